@@ -3,9 +3,11 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.dispatch import receiver
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
 
 from countries.models import Country, LocalizedNameMixin, Market, Region
 from monitoring import periods
@@ -69,7 +71,7 @@ class Indicator(LocalizedNameMixin, models.Model):
     valid_min = models.FloatField(_("lowest valid value"), null=True, blank=True)
     valid_max = models.FloatField(_("highest valid value"), null=True, blank=True)
     source = models.CharField(_("source"), max_length=200, blank=True)
-    sdg_code = models.CharField(_("SDG or FAO code"), max_length=40, blank=True)
+    sdg_code = models.CharField(_("SDG or FAO code"), max_length=100, blank=True)
     commodity = models.CharField(_("commodity"), max_length=60, blank=True)
     formula = models.CharField(
         _("formula"),
@@ -175,10 +177,24 @@ class ImportBatch(models.Model):
         return f"{self.file_name} ({self.get_status_display()}, {self.created_at:%Y-%m-%d %H:%M})"
 
 
-class AuditDoor(models.Model):
-    """Extra column on every history row: through which door the change came."""
+class Door(models.TextChoices):
+    """Through which door a change came; written on every history row."""
 
-    door = models.CharField(_("door"), max_length=20, blank=True, default="")
+    PAGE = "page", _("page")
+    ADMIN = "admin", _("admin")
+    API = "api", _("API")
+    IMPORT = "import", _("import")
+    COMMAND = "command", _("command line")
+
+
+class AuditDoor(models.Model):
+    """Extra column on every history row: through which door the change came.
+
+    Services set `instance._history_door` (beside `instance._history_user`) before saving; the receiver
+    at the end of this module copies it onto the history row. Bulk writers (imports) set `door` on the
+    history rows they bulk-create themselves."""
+
+    door = models.CharField(_("door"), max_length=20, blank=True, default="", choices=Door.choices)
 
     class Meta:
         abstract = True
@@ -296,3 +312,61 @@ class Observation(models.Model):
         if errors:
             raise ValidationError(errors)
         self.place_key = place_key_for(self.region, self.market)
+
+
+class PeriodApprovalQuerySet(models.QuerySet):
+    def for_country(self, country: Country) -> "PeriodApprovalQuerySet":
+        return self.filter(country=country)
+
+    def locked(self) -> "PeriodApprovalQuerySet":
+        return self.filter(status=PeriodApproval.Status.APPROVED)
+
+
+class PeriodApproval(models.Model):
+    """Where one state's period stands in the approval workflow (DHIS2's data approval per period).
+
+    An approved period is locked: no value of that state and period may be created or changed until an
+    approver reopens it. Every transition (who, when, reason, door) is kept in `history`, so a reopening
+    is recorded like every other step."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open for entry")
+        SUBMITTED = "submitted", _("submitted for approval")
+        REJECTED = "rejected", _("rejected")
+        APPROVED = "approved", _("approved and locked")
+
+    country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="period_approvals")
+    period = models.CharField(_("period"), max_length=7)
+    period_start = models.DateField(_("period start"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    reason = models.TextField(_("reason"), blank=True, help_text=_("Why the period was rejected or reopened."))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(bases=[AuditDoor])
+    objects = PeriodApprovalQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["country", "-period_start", "period"]
+        verbose_name = _("period approval")
+        verbose_name_plural = _("period approvals")
+        constraints = [
+            models.UniqueConstraint(fields=["country", "period"], name="period_approval_one_per_country_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country.iso2} {self.period}: {self.get_status_display()}"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status == self.Status.APPROVED
+
+
+@receiver(pre_create_historical_record)
+def _history_door_from_instance(sender, instance, history_instance, **kwargs) -> None:
+    """Copy the door a service set on the instance onto its history row (see `AuditDoor`)."""
+    if isinstance(history_instance, AuditDoor):
+        history_instance.door = getattr(instance, "_history_door", "") or history_instance.door or ""

@@ -6,6 +6,7 @@ read everything and manage alert rules and reports; viewers and the public read 
 """
 
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
 
 from countries.models import Country, Membership
 
@@ -72,3 +73,23 @@ def can_manage_alerts(user, country: Country | int | None = None) -> bool:
     if is_analyst(user):
         return True
     return country is not None and can_approve(user, country)
+
+
+def countries_readable_unapproved(user) -> list[int]:
+    """Ids of the states whose drafts, submissions and rejections the user may see."""
+    if is_analyst(user):
+        return list(Country.objects.values_list("pk", flat=True))
+    return sorted({country_id for role, country_id in _roles(user) if role in (Role.CLERK, Role.APPROVER)})
+
+
+def can_use_entry(user) -> bool:
+    """Open the data-entry pages at all: clerks, approvers, analysts and administrators (read-only for
+    analysts). Viewers and the public read approved data on the dashboards instead."""
+    return bool(countries_readable_unapproved(user))
+
+
+def visible_observations(user, queryset):
+    """The rows of `queryset` (observations) this user may read: approved values for everyone,
+    unapproved ones only of the states in the user's scope."""
+    readable = countries_readable_unapproved(user)
+    return queryset.filter(Q(status="approved") | Q(country_id__in=readable))

@@ -1,0 +1,84 @@
+"""Shared factory_boy factories. Reference data (countries, regions, indicators) is loaded once per test
+database (tests/conftest.py), so factories look those up instead of inventing them."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from countries.models import Country, Market, Membership
+from monitoring import periods
+from monitoring.models import Indicator, Observation, PeriodApproval
+
+PASSWORD = "test-Password-2026"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    role = Membership.Role.CLERK
+    country = factory.LazyFunction(lambda: Country.objects.get(iso2="KG"))
+
+
+def user_with_role(role: str, country: Country | None = None, username: str | None = None, **user_fields):
+    """A user holding one membership: `user_with_role("clerk", reference.kg)`."""
+    user = UserFactory(username=username or f"{role}_{country.iso2.lower() if country else 'all'}", **user_fields)
+    Membership.objects.get_or_create(user=user, role=role, country=country if role in ("clerk", "approver") else None)
+    return user
+
+
+class MarketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Market
+        django_get_or_create = ("country", "code")
+
+    country = factory.LazyFunction(lambda: Country.objects.get(iso2="KG"))
+    code = factory.Sequence(lambda n: f"market-{n}")
+    name = factory.LazyAttribute(lambda market: market.code.replace("-", " ").title())
+
+
+class ObservationFactory(factory.django.DjangoModelFactory):
+    """A value written straight to the table (for setting up a scene); tests of the workflow itself go
+    through `monitoring.services`."""
+
+    class Meta:
+        model = Observation
+
+    indicator = factory.LazyFunction(lambda: Indicator.objects.get(code="POU"))
+    country = factory.LazyFunction(lambda: Country.objects.get(iso2="KG"))
+    period = "2020"
+    period_start = factory.LazyAttribute(lambda obs: periods.parse_period(obs.period).start)
+    place_key = factory.LazyAttribute(
+        lambda obs: f"market:{obs.market.code}" if obs.market else (obs.region.code if obs.region else "")
+    )
+    region = None
+    market = None
+    value = 10.0
+    status = Observation.Status.APPROVED
+
+
+class PeriodApprovalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PeriodApproval
+        django_get_or_create = ("country", "period")
+
+    country = factory.LazyFunction(lambda: Country.objects.get(iso2="KG"))
+    period = "2020"
+    period_start = factory.LazyAttribute(lambda approval: periods.parse_period(approval.period).start)
+    status = PeriodApproval.Status.APPROVED
