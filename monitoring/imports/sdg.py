@@ -1,0 +1,5 @@
+from monitoring.imports.reading import FileRefused
+
+
+def parse(path):
+    raise FileRefused([])

@@ -1,0 +1,632 @@
+"""The one import service behind every door (command line, admin upload, load_demo_data).
+
+    parse (monitoring/imports/<format>.py) -> validate every row (pandas, vectorised) -> all or nothing:
+    one transaction that creates the file's markets, bulk-upserts the observations keyed on
+    (indicator, country, place_key, period) and writes one history row (door "import") per changed one.
+
+PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE
+the values differ, whose RETURNING feeds the history INSERT in the same statement; (xmax = 0) tells created
+from updated. SQLite: executemany into a temporary table, then set-based INSERT, UPDATE ... FROM and the
+history INSERT. Both compare values in the database, so importing the same file twice changes nothing.
+"""
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from countries.models import Country, Market, Region
+from monitoring import permissions
+from monitoring.imports import faostat, sdg, template, wfp
+from monitoring.imports.reading import CANONICAL_COLUMNS, FileRefused, ParsedFile
+from monitoring.models import ImportBatch, Indicator, Observation
+
+PARSERS = {
+    ImportBatch.Format.TEMPLATE: template.parse,
+    ImportBatch.Format.SDG: sdg.parse,
+    ImportBatch.Format.WFP: wfp.parse,
+    ImportBatch.Format.FAOSTAT: faostat.parse,
+}
+# The report keeps this many errors (the counts are always complete); a file with more is wrong throughout.
+MAX_STORED_ERRORS = 5000
+HISTORY_DOOR = "import"
+KEY_COLUMNS = ["indicator_id", "country_id", "place_key", "period"]
+WRITE_COLUMNS = [
+    "indicator_id",
+    "country_id",
+    "region_id",
+    "market_id",
+    "place_key",
+    "period",
+    "period_start",
+    "value",
+    "flag",
+    "source",
+    "comment",
+]
+ALLOWED_FLAGS = {"", "<", ">", "E"}
+
+
+@dataclass
+class ImportCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class ValidatedRows:
+    rows: pd.DataFrame
+    errors: list[dict] = field(default_factory=list)
+    rows_rejected: int = 0
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def import_observations_file(
+    *,
+    path: Path | str,
+    file_format: str,
+    user=None,
+    door: str = ImportBatch.Door.COMMAND,
+    dry_run: bool = False,
+    status: str | None = None,
+    file_name: str | None = None,
+) -> ImportBatch:
+    """Parse, validate every row and (unless `dry_run` or any row is invalid) write them all in one
+    transaction. Returns the saved ImportBatch: imported, refused (with the per-row errors) or dry_run.
+
+    `user=None` acts as the system (command line without --user). `status` is what new or changed
+    observations become (default draft); published data loaded by load_demo_data passes approved.
+    The batch also carries, unsaved, `skipped`: rows the format deliberately leaves out, by reason.
+    """
+    path = Path(path)
+    if file_format not in PARSERS:
+        raise ValueError(f"Unknown import format {file_format!r}; use one of {', '.join(PARSERS)}.")
+    if status is not None and status not in Observation.Status.values:
+        raise ValueError(f"Unknown observation status {status!r}.")
+    acting_user = user if user is not None and getattr(user, "is_authenticated", False) else None
+    batch = ImportBatch(
+        file_name=(file_name or path.name)[:255],
+        file_hash=file_sha256(path),
+        format=file_format,
+        door=door,
+        created_by=acting_user,
+    )
+    batch.skipped = {}
+    try:
+        parsed = PARSERS[file_format](path)
+    except FileRefused as refused:
+        return _batch_refuse(batch, refused.errors, rows_rejected=0)
+    batch.skipped = parsed.skipped
+    batch.rows_read = len(parsed.rows)
+    validated = observations_validate(parsed, user=acting_user, system=user is None)
+    if validated.errors:
+        return _batch_refuse(batch, validated.errors, rows_rejected=validated.rows_rejected)
+    if batch.rows_read == 0:
+        return _batch_refuse(
+            batch,
+            [{"row": 1, "column": "", "value": "", "reason": _("The file has no rows to import.")}],
+            rows_rejected=0,
+        )
+
+    if dry_run:
+        # Run the real write and roll it back: the counts of a dry run are exactly those of the import.
+        batch.status = ImportBatch.Status.DRY_RUN
+        batch.save()
+        with transaction.atomic():
+            counts = _observations_write(validated.rows, parsed, batch=batch, user=acting_user, status=status)
+            transaction.set_rollback(True)
+        _batch_count(batch, counts)
+        batch.save(update_fields=["rows_created", "rows_updated", "rows_unchanged"])
+        return batch
+
+    with transaction.atomic():
+        batch.status = ImportBatch.Status.IMPORTED
+        batch.save()
+        counts = _observations_write(validated.rows, parsed, batch=batch, user=acting_user, status=status)
+        _batch_count(batch, counts)
+        batch.save(update_fields=["rows_created", "rows_updated", "rows_unchanged"])
+    return batch
+
+
+def _batch_count(batch: ImportBatch, counts: ImportCounts) -> None:
+    batch.rows_created, batch.rows_updated, batch.rows_unchanged = counts.created, counts.updated, counts.unchanged
+
+
+def _batch_refuse(batch: ImportBatch, errors: list[dict], *, rows_rejected: int) -> ImportBatch:
+    errors = sorted(errors, key=lambda error: (error["row"], error["column"]))
+    batch.status = ImportBatch.Status.REFUSED
+    batch.rows_rejected = rows_rejected or len({error["row"] for error in errors})
+    batch.errors = errors[:MAX_STORED_ERRORS]
+    batch.save()
+    return batch
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+
+class _Problems:
+    """Collects refused cells as frames (vectorised) and remembers which rows are bad."""
+
+    def __init__(self, frame: pd.DataFrame, labels: dict[str, str]):
+        self.frame = frame
+        self.labels = labels
+        self.parts: list[pd.DataFrame] = []
+        self.bad = pd.Series(False, index=frame.index)
+
+    def add(self, mask: pd.Series, column: str, reason) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        rows = self.frame.loc[mask]
+        if column == "value" and "value_column" in rows.columns:
+            column_label = rows["value_column"].fillna(self.labels["value"]).astype(str)
+        else:
+            column_label = self.labels.get(column, column)
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "row": rows["row"].astype(int),
+                    "column": column_label,
+                    "value": rows[column].astype(str) if column in rows.columns else "",
+                    "reason": reason.loc[mask] if isinstance(reason, pd.Series) else str(reason),
+                }
+            )
+        )
+        self.bad |= mask
+
+    def errors(self) -> list[dict]:
+        if not self.parts:
+            return []
+        table = pd.concat(self.parts, ignore_index=True).sort_values(["row", "column"], kind="stable")
+        table = table.head(MAX_STORED_ERRORS)
+        return [
+            {"row": int(row), "column": str(column), "value": str(value), "reason": str(reason)}
+            for row, column, value, reason in table.itertuples(index=False, name=None)
+        ]
+
+
+def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False) -> ValidatedRows:
+    """Check every row against the catalogue, the places, the periods, the ranges and the user's scope.
+    Returns the rows ready to write (ids resolved, periods' start dates, flags) or every error found."""
+    frame = parsed.rows.reset_index(drop=True).copy()
+    for name in CANONICAL_COLUMNS:
+        frame[name] = frame[name].fillna("").astype(str).str.strip() if name in frame.columns else ""
+    labels = {name: parsed.column_labels.get(name, name) for name in CANONICAL_COLUMNS}
+    problems = _Problems(frame, labels)
+
+    # Countries: ISO alpha-2, alpha-3 or UN M49.
+    country_ids: dict[str, int] = {}
+    for country in Country.objects.all():
+        for code in (country.iso2, country.iso3, str(country.m49), f"{country.m49:03d}"):
+            country_ids[code.upper()] = country.pk
+    frame["country_id"] = frame["country"].str.upper().map(country_ids)
+    missing = frame["country"] == ""
+    problems.add(missing, "country", _("The country is missing."))
+    problems.add(
+        ~missing & frame["country_id"].isna(),
+        "country",
+        _(
+            "Unknown country: write the ISO code of one of the five states (KZ, KG, TJ, TM, UZ or KAZ, KGZ, TJK, TKM, UZB)."
+        ),
+    )
+
+    # Indicators: the catalogue code; derived indicators are computed, never imported.
+    indicators = {indicator.code: indicator for indicator in Indicator.objects.all()}
+    frame["indicator"] = frame["indicator"].where(frame["indicator"].isin(indicators), frame["indicator"].str.upper())
+    frame["indicator_id"] = frame["indicator"].map({code: item.pk for code, item in indicators.items()})
+    missing = frame["indicator"] == ""
+    problems.add(missing, "indicator", _("The indicator is missing."))
+    problems.add(
+        ~missing & frame["indicator_id"].isna(),
+        "indicator",
+        _("Unknown indicator code: see the indicator list in the template or the admin."),
+    )
+    derived = frame["indicator"].isin([code for code, item in indicators.items() if item.is_derived])
+    problems.add(derived, "indicator", _("This indicator is derived from others and is computed, not imported."))
+
+    # Periods: YYYY, YYYY-Qn or YYYY-MM, matching the indicator's frequency.
+    by_id = {item.pk: item for item in indicators.values()}
+    frequency = frame["indicator_id"].map({pk: item.frequency for pk, item in by_id.items()})
+    period = frame["period"]
+    found = pd.Series(
+        np.select(
+            [
+                period.str.fullmatch(r"\d{4}"),
+                period.str.fullmatch(r"\d{4}-Q[1-4]"),
+                period.str.fullmatch(r"\d{4}-(?:0[1-9]|1[0-2])"),
+            ],
+            ["annual", "quarterly", "monthly"],
+            "",
+        ),
+        index=frame.index,
+    )
+    problems.add(period == "", "period", _("The period is missing."))
+    problems.add(
+        (period != "") & (found == ""),
+        "period",
+        _("Not a period: write YYYY, YYYY-Qn or YYYY-MM (for example 2021-07)."),
+    )
+    mismatch = (found != "") & frequency.notna() & (found != frequency)
+    if mismatch.any():
+        reason = pd.Series("", index=frame.index)
+        for (found_value, expected), _rows in frame.loc[mismatch].groupby([found[mismatch], frequency[mismatch]]):
+            reason[_rows.index] = _("A %(found)s period, but this indicator is %(expected)s.") % {
+                "found": _(found_value),
+                "expected": _(expected),
+            }
+        problems.add(mismatch, "period", reason)
+    year = pd.to_numeric(period.str[:4].where(found != ""), errors="coerce")
+    problems.add((found != "") & ((year < 1900) | (year > 2100)), "period", _("The year is out of range (1900–2100)."))
+    start_month = pd.Series("01", index=frame.index)
+    monthly, quarterly = found == "monthly", found == "quarterly"
+    start_month[monthly] = period[monthly].str[5:7]
+    start_month[quarterly] = ((period[quarterly].str[6].astype(int) - 1) * 3 + 1).astype(str).str.zfill(2)
+    end_month = start_month.copy()
+    end_month[found == "annual"] = "12"
+    end_month[quarterly] = ((period[quarterly].str[6].astype(int)) * 3).astype(str).str.zfill(2)
+    frame["period_start"] = period.str[:4] + "-" + start_month + "-01"
+    # An upper bound for date comparisons: "YYYY-MM-31" sorts after every day of that month.
+    period_end = period.str[:4] + "-" + end_month + "-31"
+
+    # Values: numbers; published bounds ("<2.5") become the number and the flag, never a plain number.
+    raw_value = frame["value"].str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
+    bound = raw_value.str[:1].where(raw_value.str[:1].isin(["<", ">"]), "")
+    number_text = raw_value.where(bound == "", raw_value.str[1:])
+    decimal_comma = number_text.str.fullmatch(r"-?\d+,\d+")
+    number_text = number_text.where(~decimal_comma, number_text.str.replace(",", ".", regex=False))
+    numbers = pd.to_numeric(number_text, errors="coerce")
+    missing = raw_value == ""
+    problems.add(missing, "value", _("The value is missing."))
+    problems.add(~missing & (numbers.isna() | ~np.isfinite(numbers)), "value", _("The value is not a number."))
+    frame["value_number"] = numbers
+
+    flag = frame["flag"].str.upper()
+    problems.add(~flag.isin(ALLOWED_FLAGS), "flag", _("Unknown flag: leave it empty, or write <, > or E."))
+    problems.add(
+        (flag != "") & (bound != "") & (flag != bound),
+        "flag",
+        _("The flag contradicts the bound written in the value."),
+    )
+    frame["flag"] = flag.where(flag != "", bound)
+
+    valid_min = frame["indicator_id"].map({pk: item.valid_min for pk, item in by_id.items()})
+    valid_max = frame["indicator_id"].map({pk: item.valid_max for pk, item in by_id.items()})
+    below = valid_min.notna() & (numbers < valid_min)
+    above = valid_max.notna() & (numbers > valid_max)
+    for mask in (below, above):
+        if mask.any():
+            reason = pd.Series("", index=frame.index)
+            reason[mask] = [
+                by_id[indicator_id].range_error(value)
+                for indicator_id, value in zip(frame.loc[mask, "indicator_id"], numbers[mask], strict=True)
+            ]
+            problems.add(mask, "value", reason)
+
+    # Regions: ISO 3166-2, of the row's country, valid in the period (units changed in 2018 and 2022).
+    regions = {region.code: region for region in Region.objects.all()}
+    frame["region"] = frame["region"].str.upper()
+    has_region = frame["region"] != ""
+    frame["region_id"] = frame["region"].map({code: region.pk for code, region in regions.items()})
+    problems.add(
+        has_region & frame["region_id"].isna(),
+        "region",
+        _("Unknown region: write its ISO 3166-2 code (for example KG-C)."),
+    )
+    region_country = frame["region"].map({code: region.country_id for code, region in regions.items()})
+    problems.add(
+        has_region & region_country.notna() & frame["country_id"].notna() & (region_country != frame["country_id"]),
+        "region",
+        _("The region is not in this country."),
+    )
+    valid_from = frame["region"].map({code: r.valid_from.isoformat() for code, r in regions.items() if r.valid_from})
+    valid_to = frame["region"].map({code: r.valid_to.isoformat() for code, r in regions.items() if r.valid_to})
+    problems.add(
+        has_region
+        & (found != "")
+        & ((valid_from.notna() & (valid_from > period_end)) | (valid_to.notna() & (valid_to < frame["period_start"]))),
+        "region",
+        _("The region did not exist in this period (admin-1 units changed); use the unit valid then."),
+    )
+
+    # Markets: the code within the country, known already or declared by the file (WFP).
+    known_markets = {
+        (country_id, code): region_id
+        for country_id, code, region_id in Market.objects.values_list("country_id", "code", "region_id")
+    }
+    if parsed.markets is not None and len(parsed.markets):
+        for country_code, code, region_code in parsed.markets[["country", "code", "region"]].itertuples(index=False):
+            country_id = country_ids.get(str(country_code).upper())
+            region = regions.get(region_code) if region_code else None
+            known_markets.setdefault((country_id, code), region.pk if region else None)
+    has_market = frame["market"] != ""
+    market_key = pd.Series(list(zip(frame["country_id"], frame["market"], strict=True)), index=frame.index)
+    market_known = market_key.map(lambda key: key in known_markets)
+    problems.add(
+        has_market & frame["country_id"].notna() & ~market_known,
+        "market",
+        _("Unknown market for this country: add it in the admin (Markets) or use its code."),
+    )
+    market_region = market_key[has_market].map(known_markets)
+    frame.loc[has_market & ~has_region, "region_id"] = market_region
+    frame["place_key"] = np.where(has_market, "market:" + frame["market"], frame["region"])
+
+    problems.add(frame["source"].str.len() > 200, "source", _("The source is longer than 200 characters."))
+
+    # Scope: a user enters data only for the states the policy lets them (never another state's).
+    if not system:
+        enterable = set(permissions.countries_enterable(user))
+        problems.add(
+            frame["country_id"].notna() & ~frame["country_id"].isin(enterable),
+            "country",
+            _("You may not enter data for this country."),
+        )
+
+    # Duplicates inside the file: the same indicator, place and period twice.
+    keyed = frame["country_id"].notna() & frame["indicator_id"].notna() & (found != "")
+    duplicate = keyed & frame.duplicated(KEY_COLUMNS, keep="first")
+    if duplicate.any():
+        first_row = frame.loc[keyed].groupby(KEY_COLUMNS)["row"].transform("first")
+        reason = pd.Series("", index=frame.index)
+        reason[duplicate] = [
+            _("The same indicator, place and period as row %(row)s.") % {"row": int(row)}
+            for row in first_row[duplicate]
+        ]
+        problems.add(duplicate, "period", reason)
+
+    # Approved values are not silently overwritten by a clerk's import; the system and administrators may.
+    if not system and not permissions.is_administrator(user) and keyed.any():
+        _refuse_changes_to_approved(frame, keyed & ~problems.bad, problems)
+
+    errors = [*parsed.errors, *problems.errors()]
+    rows_rejected = int(problems.bad.sum()) + len({error["row"] for error in parsed.errors})
+    rows = frame.loc[~problems.bad].copy()
+    rows["value"] = rows["value_number"].astype(float)
+    rows["market_code"] = rows["market"]
+    for column in ("indicator_id", "country_id", "region_id"):
+        rows[column] = rows[column].astype("Int64")
+    rows["market_id"] = pd.array([pd.NA] * len(rows), dtype="Int64")
+    return ValidatedRows(rows=rows, errors=errors, rows_rejected=rows_rejected)
+
+
+def _refuse_changes_to_approved(frame: pd.DataFrame, candidates: pd.Series, problems: _Problems) -> None:
+    rows = frame.loc[candidates]
+    approved = pd.DataFrame(
+        Observation.objects.approved()
+        .filter(
+            country_id__in=rows["country_id"].dropna().astype(int).unique().tolist(),
+            indicator_id__in=rows["indicator_id"].dropna().astype(int).unique().tolist(),
+            period__in=rows["period"].unique().tolist(),
+        )
+        .values_list("indicator_id", "country_id", "place_key", "period", "value", "flag"),
+        columns=[*KEY_COLUMNS, "approved_value", "approved_flag"],
+    )
+    if approved.empty:
+        return
+    keys = rows[[*KEY_COLUMNS, "value_number", "flag"]].reset_index()
+    keys["indicator_id"] = keys["indicator_id"].astype(int)
+    keys["country_id"] = keys["country_id"].astype(int)
+    merged = keys.merge(approved, on=KEY_COLUMNS, how="inner")
+    changed = merged.loc[
+        (merged["approved_value"] != merged["value_number"]) | (merged["approved_flag"] != merged["flag"]), "index"
+    ]
+    mask = frame.index.isin(changed)
+    problems.add(
+        pd.Series(mask, index=frame.index),
+        "value",
+        _("This period is approved; ask the approver to reopen it."),
+    )
+
+
+# --- writing ----------------------------------------------------------------------------------------
+
+
+def _observations_write(
+    rows: pd.DataFrame, parsed: ParsedFile, *, batch: ImportBatch, user, status: str | None
+) -> ImportCounts:
+    markets = _markets_upsert(parsed)
+    has_market = rows["market_code"] != ""
+    if has_market.any():
+        keys = zip(rows.loc[has_market, "country_id"].astype(int), rows.loc[has_market, "market_code"], strict=True)
+        rows.loc[has_market, "market_id"] = [markets[key] for key in keys]
+    if rows.empty:
+        return ImportCounts()
+    parameters = {
+        "status": status or Observation.Status.DRAFT,
+        "compare_status": status is not None,
+        "batch_id": batch.pk,
+        "user_id": user.pk if user is not None else None,
+        "now": timezone.now(),
+        "reason": f"import #{batch.pk}: {batch.file_name}"[:100],
+    }
+    if connection.vendor == "postgresql":
+        return _write_postgresql(rows, **parameters)
+    return _write_sqlite(rows, **parameters)
+
+
+def _markets_upsert(parsed: ParsedFile) -> dict[tuple[int, str], int]:
+    """Create the markets a file declares that do not exist yet; returns (country id, code) -> market id."""
+    if parsed.markets is not None and len(parsed.markets):
+        countries = {}
+        for country in Country.objects.all():
+            countries[country.iso2] = countries[country.iso3] = country.pk
+        regions = dict(Region.objects.values_list("code", "pk"))
+        existing = set(Market.objects.values_list("country_id", "code"))
+        new_markets = []
+        for item in parsed.markets.drop_duplicates(["country", "code"]).itertuples(index=False):
+            country_id = countries[str(item.country).upper()]
+            if (country_id, item.code) in existing:
+                continue
+            new_markets.append(
+                Market(
+                    country_id=country_id,
+                    code=item.code,
+                    name=item.name,
+                    region_id=regions.get(item.region) if item.region else None,
+                    latitude=item.latitude if pd.notna(item.latitude) else None,
+                    longitude=item.longitude if pd.notna(item.longitude) else None,
+                )
+            )
+        for market in new_markets:
+            market.full_clean(validate_unique=False, validate_constraints=False)
+        Market.objects.bulk_create(new_markets)
+    return {(country_id, code): pk for pk, country_id, code in Market.objects.values_list("pk", "country_id", "code")}
+
+
+_OBSERVATION = "monitoring_observation"
+_HISTORY = Observation.history.model._meta.db_table
+
+
+def _write_postgresql(rows: pd.DataFrame, *, status, compare_status, batch_id, user_id, now, reason) -> ImportCounts:
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS import_rows")
+        cursor.execute(
+            """CREATE TEMPORARY TABLE import_rows (
+                indicator_id bigint, country_id bigint, region_id bigint, market_id bigint, place_key varchar(80),
+                period varchar(7), period_start date, value double precision, flag varchar(1),
+                source varchar(200), comment text) ON COMMIT DROP"""
+        )
+        columns = ", ".join(WRITE_COLUMNS)
+        # FORCE_NOT_NULL: an empty text cell is '' (not NULL); empty id cells stay NULL.
+        with cursor.cursor.copy(
+            f"COPY import_rows ({columns}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (place_key, flag, source, comment))"
+        ) as copy:
+            for start in range(0, len(rows), 200_000):
+                chunk = rows.iloc[start : start + 200_000][WRITE_COLUMNS]
+                copy.write(chunk.to_csv(index=False, header=False, float_format="%.17g"))
+        changed = "(o.value, o.flag, o.source, o.comment, o.region_id, o.market_id) IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.flag, EXCLUDED.source, EXCLUDED.comment, EXCLUDED.region_id, EXCLUDED.market_id)"
+        if compare_status:
+            changed = f"({changed} OR o.status IS DISTINCT FROM EXCLUDED.status)"
+        cursor.execute(
+            f"""
+            WITH upserted AS (
+                INSERT INTO {_OBSERVATION} AS o (
+                    indicator_id, country_id, region_id, market_id, place_key, period, period_start, value, flag,
+                    source, comment, status, rejection_reason, import_batch_id, created_by_id, updated_by_id,
+                    created_at, updated_at)
+                SELECT indicator_id, country_id, region_id, market_id, place_key, period, period_start, value, flag,
+                    source, comment, %(status)s, '', %(batch_id)s, %(user_id)s, %(user_id)s, %(now)s, %(now)s
+                FROM import_rows
+                ON CONFLICT (indicator_id, country_id, place_key, period) DO UPDATE SET
+                    region_id = EXCLUDED.region_id, market_id = EXCLUDED.market_id, value = EXCLUDED.value,
+                    flag = EXCLUDED.flag, source = EXCLUDED.source, comment = EXCLUDED.comment,
+                    status = EXCLUDED.status, rejection_reason = '', import_batch_id = EXCLUDED.import_batch_id,
+                    updated_by_id = EXCLUDED.updated_by_id, updated_at = EXCLUDED.updated_at
+                WHERE {changed}
+                RETURNING o.*, (o.xmax = 0) AS created
+            ), history AS (
+                INSERT INTO {_HISTORY} (
+                    id, indicator_id, country_id, region_id, market_id, place_key, period, period_start, value,
+                    flag, status, source, comment, rejection_reason, import_batch_id, created_by_id, updated_by_id,
+                    created_at, door, history_date, history_change_reason, history_type, history_user_id)
+                SELECT id, indicator_id, country_id, region_id, market_id, place_key, period, period_start, value,
+                    flag, status, source, comment, rejection_reason, import_batch_id, created_by_id, updated_by_id,
+                    created_at, %(door)s, %(now)s, %(reason)s, CASE WHEN created THEN '+' ELSE '~' END, %(user_id)s
+                FROM upserted
+            )
+            SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM upserted
+            """,
+            {
+                "status": status,
+                "batch_id": batch_id,
+                "user_id": user_id,
+                "now": now,
+                "reason": reason,
+                "door": HISTORY_DOOR,
+            },
+        )
+        created, updated = cursor.fetchone()
+        cursor.execute("DROP TABLE IF EXISTS import_rows")
+    return ImportCounts(created=created, updated=updated, unchanged=len(rows) - created - updated)
+
+
+def _write_sqlite(rows: pd.DataFrame, *, status, compare_status, batch_id, user_id, now, reason) -> ImportCounts:
+    now_text = connection.ops.adapt_datetimefield_value(now)
+    records = rows[WRITE_COLUMNS].astype(object).where(rows[WRITE_COLUMNS].notna(), None)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS temp.import_rows")
+        cursor.execute(
+            """CREATE TEMPORARY TABLE import_rows (
+                indicator_id integer, country_id integer, region_id integer, market_id integer, place_key text,
+                period text, period_start text, value real, flag text, source text, comment text,
+                existing_id integer, changed integer DEFAULT 0)"""
+        )
+        placeholders = ", ".join(["%s"] * len(WRITE_COLUMNS))
+        cursor.executemany(
+            f"INSERT INTO import_rows ({', '.join(WRITE_COLUMNS)}) VALUES ({placeholders})",
+            list(records.itertuples(index=False, name=None)),
+        )
+        cursor.execute(
+            f"""UPDATE import_rows SET existing_id = (
+                SELECT o.id FROM {_OBSERVATION} o WHERE o.indicator_id = import_rows.indicator_id
+                AND o.country_id = import_rows.country_id AND o.place_key = import_rows.place_key
+                AND o.period = import_rows.period)"""
+        )
+        status_differs = " OR o.status IS NOT %s" if compare_status else ""
+        cursor.execute(
+            f"""UPDATE import_rows SET changed = EXISTS (
+                SELECT 1 FROM {_OBSERVATION} o WHERE o.id = import_rows.existing_id AND (
+                    o.value IS NOT import_rows.value OR o.flag IS NOT import_rows.flag
+                    OR o.source IS NOT import_rows.source OR o.comment IS NOT import_rows.comment
+                    OR o.region_id IS NOT import_rows.region_id OR o.market_id IS NOT import_rows.market_id
+                    {status_differs}))
+            WHERE existing_id IS NOT NULL""",
+            [status] if compare_status else [],
+        )
+        cursor.execute(
+            f"""INSERT INTO {_OBSERVATION} (
+                indicator_id, country_id, region_id, market_id, place_key, period, period_start, value, flag,
+                source, comment, status, rejection_reason, import_batch_id, created_by_id, updated_by_id,
+                created_at, updated_at)
+            SELECT indicator_id, country_id, region_id, market_id, place_key, period, period_start, value, flag,
+                source, comment, %s, '', %s, %s, %s, %s, %s
+            FROM import_rows WHERE existing_id IS NULL""",
+            [status, batch_id, user_id, user_id, now_text, now_text],
+        )
+        cursor.execute(
+            f"""UPDATE {_OBSERVATION} SET region_id = r.region_id, market_id = r.market_id, value = r.value,
+                flag = r.flag, source = r.source, comment = r.comment, status = %s, rejection_reason = '',
+                import_batch_id = %s, updated_by_id = %s, updated_at = %s
+            FROM import_rows r WHERE r.existing_id = {_OBSERVATION}.id AND r.changed""",
+            [status, batch_id, user_id, now_text],
+        )
+        cursor.execute(
+            f"""INSERT INTO {_HISTORY} (
+                id, indicator_id, country_id, region_id, market_id, place_key, period, period_start, value,
+                flag, status, source, comment, rejection_reason, import_batch_id, created_by_id, updated_by_id,
+                created_at, door, history_date, history_change_reason, history_type, history_user_id)
+            SELECT o.id, o.indicator_id, o.country_id, o.region_id, o.market_id, o.place_key, o.period,
+                o.period_start, o.value, o.flag, o.status, o.source, o.comment, o.rejection_reason,
+                o.import_batch_id, o.created_by_id, o.updated_by_id, o.created_at, %s, %s, %s,
+                CASE WHEN r.existing_id IS NULL THEN '+' ELSE '~' END, %s
+            FROM import_rows r JOIN {_OBSERVATION} o ON o.indicator_id = r.indicator_id
+                AND o.country_id = r.country_id AND o.place_key = r.place_key AND o.period = r.period
+            WHERE r.existing_id IS NULL OR r.changed""",
+            [HISTORY_DOOR, now_text, reason, user_id],
+        )
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE existing_id IS NULL), count(*) FILTER (WHERE changed) FROM import_rows"
+        )
+        created, updated = cursor.fetchone()
+        cursor.execute("DROP TABLE IF EXISTS temp.import_rows")
+    return ImportCounts(created=created, updated=updated, unchanged=len(rows) - created - updated)
+
+
+def import_report_csv(batch: ImportBatch) -> str:
+    """The per-row report as CSV text: row, column, value, reason."""
+    buffer = io.StringIO()
+    pd.DataFrame(batch.errors or [], columns=["row", "column", "value", "reason"]).to_csv(buffer, index=False)
+    return buffer.getvalue()
