@@ -7,6 +7,7 @@ validates those rows; the parsers only reshape and map codes.
 
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,23 +98,22 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     if not raw.strip():
         raise FileRefused([row_error(row=1, column="", value="", reason=_("The file is empty."))])
     text = decode_text(raw)
+    semicolons = _looks_semicolon(text)
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            sep=None if _looks_semicolon(text) else ",",
-            engine="c" if not _looks_semicolon(text) else "python",
-        )
+        with warnings.catch_warnings():
+            # A trailing comma on every data row (WFP's old VAM export) is an empty last field, not data.
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text),
+                dtype=str,
+                keep_default_na=False,
+                index_col=False,
+                skip_blank_lines=False,
+                sep=";" if semicolons else ",",
+            )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as error:
-        raise FileRefused(
-            [
-                row_error(
-                    row=1, column="", value="", reason=_("The file is not a readable CSV: %(error)s") % {"error": error}
-                )
-            ]
-        )
+        reason = _("The file is not a readable CSV: %(error)s") % {"error": error}
+        raise FileRefused([row_error(row=1, column="", value="", reason=reason)])
     frame.columns = [str(column).strip().lstrip("\ufeff") for column in frame.columns]
     frame["row"] = range(2, len(frame) + 2)
     cells = frame.drop(columns="row")

@@ -25,7 +25,7 @@ from countries.models import Country, Market, Region
 from monitoring import permissions
 from monitoring.imports import faostat, sdg, template, wfp
 from monitoring.imports.reading import CANONICAL_COLUMNS, FileRefused, ParsedFile
-from monitoring.models import ImportBatch, Indicator, Observation
+from monitoring.models import Door, ImportBatch, Indicator, Observation, PeriodApproval
 
 PARSERS = {
     ImportBatch.Format.TEMPLATE: template.parse,
@@ -35,7 +35,7 @@ PARSERS = {
 }
 # The report keeps this many errors (the counts are always complete); a file with more is wrong throughout.
 MAX_STORED_ERRORS = 5000
-HISTORY_DOOR = "import"
+HISTORY_DOOR = Door.IMPORT.value
 KEY_COLUMNS = ["indicator_id", "country_id", "place_key", "period"]
 WRITE_COLUMNS = [
     "indicator_id",
@@ -389,7 +389,7 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
 
     # Approved values are not silently overwritten by a clerk's import; the system and administrators may.
     if not system and not permissions.is_administrator(user) and keyed.any():
-        _refuse_changes_to_approved(frame, keyed & ~problems.bad, problems)
+        _refuse_changes_in_workflow(frame, keyed & ~problems.bad, problems)
 
     errors = [*parsed.errors, *problems.errors()]
     rows_rejected = int(problems.bad.sum()) + len({error["row"] for error in parsed.errors})
@@ -402,33 +402,44 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
     return ValidatedRows(rows=rows, errors=errors, rows_rejected=rows_rejected)
 
 
-def _refuse_changes_to_approved(frame: pd.DataFrame, candidates: pd.Series, problems: _Problems) -> None:
-    rows = frame.loc[candidates]
-    approved = pd.DataFrame(
-        Observation.objects.approved()
-        .filter(
-            country_id__in=rows["country_id"].dropna().astype(int).unique().tolist(),
-            indicator_id__in=rows["indicator_id"].dropna().astype(int).unique().tolist(),
+def _refuse_changes_in_workflow(frame: pd.DataFrame, candidates: pd.Series, problems: _Problems) -> None:
+    """The entry workflow's rules, for a clerk's import: an approved value or a locked (approved) period is
+    not changed until the approver reopens it, and a submitted value waits for the approver's decision.
+    Rows that would change nothing pass."""
+    rows = frame.loc[candidates, [*KEY_COLUMNS, "value_number", "flag"]].reset_index()
+    rows["indicator_id"] = rows["indicator_id"].astype(int)
+    rows["country_id"] = rows["country_id"].astype(int)
+    country_ids = rows["country_id"].unique().tolist()
+    existing = pd.DataFrame(
+        Observation.objects.filter(
+            country_id__in=country_ids,
+            indicator_id__in=rows["indicator_id"].unique().tolist(),
             period__in=rows["period"].unique().tolist(),
-        )
-        .values_list("indicator_id", "country_id", "place_key", "period", "value", "flag"),
-        columns=[*KEY_COLUMNS, "approved_value", "approved_flag"],
+        ).values_list("indicator_id", "country_id", "place_key", "period", "value", "flag", "status"),
+        columns=[*KEY_COLUMNS, "existing_value", "existing_flag", "existing_status"],
     )
-    if approved.empty:
-        return
-    keys = rows[[*KEY_COLUMNS, "value_number", "flag"]].reset_index()
-    keys["indicator_id"] = keys["indicator_id"].astype(int)
-    keys["country_id"] = keys["country_id"].astype(int)
-    merged = keys.merge(approved, on=KEY_COLUMNS, how="inner")
-    changed = merged.loc[
-        (merged["approved_value"] != merged["value_number"]) | (merged["approved_flag"] != merged["flag"]), "index"
-    ]
-    mask = frame.index.isin(changed)
-    problems.add(
-        pd.Series(mask, index=frame.index),
-        "value",
-        _("This period is approved; ask the approver to reopen it."),
+    merged = rows.merge(existing, on=KEY_COLUMNS, how="left")
+    changes = merged["existing_value"].isna() | (merged["existing_value"] != merged["value_number"])
+    changes |= merged["existing_flag"].notna() & (merged["existing_flag"] != merged["flag"])
+    locked = set(
+        PeriodApproval.objects.locked()
+        .filter(country_id__in=country_ids, period__in=rows["period"].unique().tolist())
+        .values_list("country_id", "period")
     )
+    in_locked_period = pd.Series(
+        [
+            (country_id, period) in locked
+            for country_id, period in zip(merged["country_id"], merged["period"], strict=True)
+        ],
+        index=merged.index,
+    )
+    approved = changes & ((merged["existing_status"] == Observation.Status.APPROVED) | in_locked_period)
+    submitted = changes & ~approved & (merged["existing_status"] == Observation.Status.SUBMITTED)
+    for mask, reason in (
+        (approved, _("This period is approved; ask the approver to reopen it.")),
+        (submitted, _("This value is submitted and awaits the approver's decision; it cannot be changed now.")),
+    ):
+        problems.add(pd.Series(frame.index.isin(merged.loc[mask, "index"]), index=frame.index), "value", reason)
 
 
 # --- writing ----------------------------------------------------------------------------------------
