@@ -157,20 +157,21 @@ def timeseries_chart(
         scale=alt.Scale(type="utc"),
         axis=alt.Axis(format=_date_format(frequency), labelOverlap=True, grid=False, **_tick_count(frequency)),
     )
+    legend = alt.Legend(
+        orient="bottom", direction="horizontal", symbolType="stroke", labelLimit=220, symbolStrokeWidth=2
+    )
     toggle = alt.selection_point(name="legend_toggle", fields=["series"], bind="legend")
     lines = (
         alt.Chart(alt.Data(values=values))
-        .mark_line(point=alt.OverlayMarkDef(size=28, filled=True), strokeWidth=2)
+        .mark_line(point=alt.OverlayMarkDef(size=14 if frequency == "monthly" else 28, filled=True), strokeWidth=2)
         .encode(
             x=x_axis,
             y=alt.Y("value:Q", title=unit, scale=alt.Scale(zero=False)),
-            color=alt.Color(
-                "series:N",
-                title=None,
-                scale=alt.Scale(domain=names, range=colours),
-                legend=alt.Legend(orient="bottom", direction="horizontal", symbolType="stroke", labelLimit=220),
+            # Colour and dash share the field and the legend, so Vega-Lite draws one legend with both.
+            color=alt.Color("series:N", title=None, scale=alt.Scale(domain=names, range=colours), legend=legend),
+            strokeDash=alt.StrokeDash(
+                "series:N", title=None, scale=alt.Scale(domain=names, range=dashes), legend=legend
             ),
-            strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=names, range=dashes), legend=None),
             opacity=alt.condition(toggle, alt.value(1.0), alt.value(0.12)),
             tooltip=[
                 alt.Tooltip("series:N", title=text.series),
@@ -183,10 +184,15 @@ def timeseries_chart(
     layers: list[alt.Chart] = []
 
     span_values = [
-        {"start": span.start.isoformat(), "end": span.end.isoformat(), "level": level_label(span.level),
-         "label": span.label or level_label(span.level), "colour": LEVEL_COLOURS[span.level]}
+        {
+            "start": span.start.isoformat(),
+            "end": span.end.isoformat(),
+            "level": level_label(span.level),
+            "label": span.label or level_label(span.level),
+            "colour": LEVEL_COLOURS[span.level],
+        }
         for span in spans
-    ]  # fmt: skip
+    ]
     if span_values:
         layers.append(
             alt.Chart(alt.Data(values=span_values))
