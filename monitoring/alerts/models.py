@@ -83,6 +83,7 @@ class Score(models.Model):
     place_key = models.CharField(_("place key"), max_length=80, blank=True, default="")
     period = models.CharField(_("period"), max_length=7)
     period_start = models.DateField(_("period start"))
+    value = models.FloatField(_("value scored"), null=True, blank=True)
     score = models.FloatField(_("score"), null=True, blank=True)
     method_class = models.CharField(_("method's class"), max_length=40, blank=True)
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices, null=True, blank=True)
@@ -105,6 +106,35 @@ class Score(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.indicator.code} {self.country.iso2} {self.place_key} {self.period}: {self.score}"
+
+
+class SeriesState(models.Model):
+    """The latest scored period of each series a rule scores (written by the engine, one row per series).
+
+    The country status reads it: a series counts with its latest period's level, or as "insufficient"
+    when the latest period could not be scored (too short, gap, zero variance, stale)."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="series_states")
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="+")
+    pillar = models.CharField(_("pillar"), max_length=20, choices=Pillar.choices)
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="series_states")
+    place_key = models.CharField(_("place key"), max_length=80, blank=True, default="")
+    period = models.CharField(_("latest period"), max_length=7)
+    period_start = models.DateField(_("latest period start"))
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices, null=True, blank=True)
+    insufficient_reason = models.CharField(_("insufficient data"), max_length=200, blank=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["country", "pillar", "indicator", "place_key"]
+        verbose_name = _("series state")
+        verbose_name_plural = _("series states")
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "indicator", "country", "place_key"], name="series_state_one")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.indicator_id} {self.country_id} {self.place_key} {self.period}: {self.level}"
 
 
 class AlertQuerySet(models.QuerySet):
