@@ -1,5 +1,7 @@
 """Alert rules (data an analyst edits), every scored period, alerts and their lifecycle."""
 
+import fnmatch
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -42,7 +44,13 @@ class AlertRule(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     method = models.CharField(_("method"), max_length=30, choices=Method.choices)
-    indicators = models.ManyToManyField(Indicator, related_name="alert_rules", verbose_name=_("indicators"))
+    indicators = models.ManyToManyField(Indicator, blank=True, related_name="alert_rules", verbose_name=_("indicators"))
+    indicator_codes = models.CharField(
+        _("indicator codes"),
+        max_length=500,
+        blank=True,
+        help_text=_("Codes or patterns, comma separated (e.g. PRICE_*), in addition to the indicators chosen above."),
+    )
     countries = models.ManyToManyField(
         Country, blank=True, related_name="alert_rules", verbose_name=_("countries"), help_text=_("Empty: all five.")
     )
@@ -63,6 +71,11 @@ class AlertRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def matches(self, code: str) -> bool:
+        """Whether the rule applies to the indicator with this code through `indicator_codes`."""
+        patterns = [pattern.strip() for pattern in self.indicator_codes.split(",") if pattern.strip()]
+        return any(fnmatch.fnmatchcase(code, pattern) for pattern in patterns)
 
 
 class ScoreQuerySet(models.QuerySet):
