@@ -193,15 +193,20 @@ def _scope_filter(target: RuleTarget, frame: pd.DataFrame, country_ids: set[int]
 # ------------------------------------------------------------------------------------------- the run
 
 
-def _targets(rules: list[AlertRule], changed_indicator_ids: set[int] | None, codes: dict[str, int]) -> list[RuleTarget]:
+def _targets(
+    rules: list[AlertRule], changed_indicator_ids: set[int] | None, indicators: list[Indicator]
+) -> list[RuleTarget]:
     """Every (rule, indicator) pair; on an incremental run only those that read a changed indicator."""
-    by_id = {pk: code for code, pk in codes.items()}
+    by_id = {indicator.pk: indicator.code for indicator in indicators}
     changed_codes = (
         None if changed_indicator_ids is None else {by_id[pk] for pk in changed_indicator_ids if pk in by_id}
     )
     targets = []
     for rule in rules:
-        for indicator in rule.indicators.all():
+        chosen = {indicator.pk for indicator in rule.indicators.all()}
+        for indicator in indicators:
+            if indicator.pk not in chosen and not rule.matches(indicator.code):
+                continue
             reads = formula_codes(indicator.formula) if indicator.formula else {indicator.code}
             if deflator := (rule.parameters or {}).get("deflate_by"):
                 reads = reads | {deflator}
@@ -224,10 +229,11 @@ def compute(
     started = time.perf_counter()
     summary = ComputeSummary()
     timings = summary.timings
-    codes = dict(Indicator.objects.values_list("code", "pk"))
+    indicators = list(Indicator.objects.order_by("code"))
+    codes = {indicator.code: indicator.pk for indicator in indicators}
     rules = list(AlertRule.objects.active().prefetch_related("indicators", "countries"))
     changed_indicator_ids = None if series is None else {indicator_id for _, indicator_id, _ in series}
-    targets = _targets(rules, changed_indicator_ids, codes)
+    targets = _targets(rules, changed_indicator_ids, indicators)
     summary.rules = len({target.rule.pk for target in targets})
 
     # Which places to read: everything, one country, or the changed series' country and place.
@@ -624,6 +630,7 @@ def _converge_alerts(scores: pd.DataFrame, scope_rows: list, since: date | None,
         ),
         columns=["id", *SERIES, "period", "period_start", "old_level", "status", "old_score", "old_class"],
     )
+    existing["period_start"] = pd.to_datetime(existing["period_start"])
     candidates = _candidates(scores) if len(scores) else scores
     if since is not None and len(candidates):
         candidates = candidates[candidates["period_start"] >= pd.Timestamp(since)]

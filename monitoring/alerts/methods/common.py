@@ -50,11 +50,13 @@ def month_index(period_start: pd.Series) -> np.ndarray:
 
 
 def month_text(index: np.ndarray) -> np.ndarray:
-    """'YYYY-MM' for month indices (vectorised)."""
-    years, months = np.divmod(np.asarray(index, dtype=np.int64), 12)
-    return np.char.add(
-        np.char.add(np.char.zfill(years.astype(str), 4), "-"), np.char.zfill((months + 1).astype(str), 2)
-    )
+    """'YYYY-MM' for month indices (a lookup table over the months spanned: fast for a million rows)."""
+    index = np.asarray(index, dtype=np.int64)
+    if index.size == 0:
+        return np.array([], dtype=object)
+    first = int(index.min())
+    table = np.array([f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(first, int(index.max()) + 1)], dtype=object)
+    return table[index - first]
 
 
 def month_start(index: np.ndarray) -> np.ndarray:

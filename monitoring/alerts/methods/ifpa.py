@@ -211,9 +211,9 @@ def _aggregate(matrix, monthly, observed, reason, months_per_period, label, annu
     start_month = matrix.first_month + cols * months_per_period
     if label == "quarter":
         years, quarter0 = np.divmod(start_month, 12)
-        period = np.char.add(np.char.add(years.astype(str), "-Q"), (quarter0 // 3 + 1).astype(str))
+        period = np.array([f"{year:04d}-Q{q // 3 + 1}" for year, q in zip(years, quarter0, strict=True)], dtype=object)
     else:
-        period = (start_month // 12).astype(str)
+        period = np.array([f"{year:04d}" for year in start_month // 12], dtype=object)
     frame = _frame(
         matrix.keys,
         rows,

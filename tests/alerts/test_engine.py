@@ -1,0 +1,137 @@
+"""The engine end to end on the database: scores kept for every period, alerts raised once, recompute
+idempotent, lifecycle recorded, only approved values read."""
+
+import math
+from datetime import date
+
+import numpy as np
+import pytest
+
+from monitoring.alerts.models import Alert, AlertEvent, Score, SeriesState
+from monitoring.alerts.services import alerts_compute
+from tests.alerts.conftest import write_monthly
+from tests.factories import MarketFactory
+
+AS_OF = date(2021, 2, 15)
+
+
+def spiky_prices(months: int = 120, spike_at: int = 115, seed: int = 1) -> list[float]:
+    """A seasonal price with trend and noise, and a sharp spike near the end."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(months)
+    prices = 100 + 0.3 * t + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1.0, months)
+    prices[spike_at:] += 25
+    return [round(float(p), 3) for p in prices]
+
+
+def alert_table() -> list[tuple]:
+    return sorted(
+        Alert.objects.values_list(
+            "rule_id", "indicator_id", "country_id", "place_key", "period", "level", "status", "method_class", "score"
+        )
+    )
+
+
+@pytest.mark.django_db
+def test_full_recompute_scores_every_period_and_raises_alerts_for_the_spike(reference, default_rules):
+    # given ten years of approved wheat-flour prices in one market, with a spike in the last months
+    market = MarketFactory(country=reference.kg, code="osh-bazaar", name="Osh bazaar")
+    write_monthly(
+        indicator=reference.indicators["PRICE_WHEAT_FLOUR"],
+        country=reference.kg,
+        market=market,
+        values=spiky_prices(),
+        start_year=2011,
+    )
+    # when the full recompute runs
+    summary = alerts_compute(as_of=AS_OF, notify=False)
+    # then every month has an ALPS score, normal ones included
+    alps = Score.objects.filter(method="alps", place_key="market:osh-bazaar")
+    assert alps.count() == 120
+    assert alps.filter(level=0).exists()
+    # and the spike raised ALPS alerts, crisis at its start, with a readable sentence
+    spike_alert = Alert.objects.get(method="alps", period="2020-08")
+    assert spike_alert.level == 3 and spike_alert.method_class == "crisis"
+    assert spike_alert.status == Alert.Status.OPEN
+    assert spike_alert.message_params["place_en"] == "Osh bazaar"
+    assert AlertEvent.objects.filter(alert=spike_alert, kind=AlertEvent.Kind.RAISED).count() == 1
+    assert summary.alerts_raised == Alert.objects.count()
+    # and the series state points at the latest month
+    state = SeriesState.objects.get(rule__method="alps", place_key="market:osh-bazaar")
+    assert state.period == "2020-12"
+
+
+@pytest.mark.django_db
+def test_running_the_full_recompute_twice_gives_an_identical_alert_table(reference, default_rules):
+    # given prices in two markets
+    for seed, code in ((1, "osh"), (2, "naryn")):
+        market = MarketFactory(country=reference.kg, code=code, name=code.title())
+        write_monthly(
+            indicator=reference.indicators["PRICE_BREAD"],
+            country=reference.kg,
+            market=market,
+            values=spiky_prices(seed=seed),
+            start_year=2011,
+        )
+    alerts_compute(as_of=AS_OF, notify=False)
+    first = alert_table()
+    scores_first = sorted(Score.objects.values_list("rule_id", "place_key", "period", "score", "level"))
+    events_first = AlertEvent.objects.count()
+    # when it runs again on the same data
+    summary = alerts_compute(as_of=AS_OF, notify=False)
+    # then nothing changed: same alerts, same scores, no new event, no row rewritten
+    assert first and alert_table() == first
+    assert sorted(Score.objects.values_list("rule_id", "place_key", "period", "score", "level")) == scores_first
+    assert AlertEvent.objects.count() == events_first
+    assert summary.scores_changed == 0 and summary.alerts_raised == 0
+
+
+@pytest.mark.django_db
+def test_unapproved_values_are_not_read(reference, default_rules):
+    # given a series whose values are all submitted, not approved
+    market = MarketFactory(country=reference.kg, code="osh", name="Osh")
+    write_monthly(
+        indicator=reference.indicators["PRICE_BREAD"],
+        country=reference.kg,
+        market=market,
+        values=spiky_prices(),
+        start_year=2011,
+        status="submitted",
+    )
+    # when the engine runs
+    alerts_compute(as_of=AS_OF, notify=False)
+    # then nothing was scored
+    assert not Score.objects.exists()
+    assert not Alert.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_later_normal_period_resolves_the_alert_and_a_revision_escalates(reference, default_rules):
+    # given a spike that ended: prices back to normal in the last months
+    market = MarketFactory(country=reference.kg, code="osh", name="Osh")
+    prices = spiky_prices(months=120, spike_at=200)
+    prices[110] += 30  # one spiky month in 2020-03
+    observations = write_monthly(
+        indicator=reference.indicators["PRICE_BREAD"],
+        country=reference.kg,
+        market=market,
+        values=prices,
+        start_year=2011,
+    )
+    alerts_compute(as_of=AS_OF, notify=False)
+    spike = Alert.objects.get(method="alps", period="2020-03")
+    # then the alert of the spike month is resolved because a later month is normal
+    assert spike.status == Alert.Status.RESOLVED
+    kinds = list(AlertEvent.objects.filter(alert=spike).values_list("kind", flat=True))
+    assert kinds == [AlertEvent.Kind.RAISED, AlertEvent.Kind.RESOLVED]
+    # when the last month is revised sharply upwards and the engine recomputes only that series
+    last = observations[-1]
+    last.value = last.value + 40
+    last.save(update_fields=["value"])
+    before = spike.level
+    alerts_compute(series=[(reference.kg.pk, last.indicator_id, last.place_key)], as_of=AS_OF, notify=False)
+    # then the new month is an open crisis, and the earlier alert's level moved with the refit
+    newest = Alert.objects.get(method="alps", period="2020-12")
+    assert newest.level == 3 and newest.status == Alert.Status.OPEN
+    spike.refresh_from_db()
+    assert math.isfinite(spike.score) and spike.level <= before
