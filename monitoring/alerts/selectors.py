@@ -166,3 +166,83 @@ def _regional_sentence(alert: RegionalAlert, params: dict) -> str:
         "exporters": _state_names(params, "exporters") or "–",
         "importers": _state_names(params, "importers") or "–",
     }
+
+
+# ------------------------------------------------------------------------------- IFPA reproduction check
+
+REPRODUCTION_STATES = ("KZ", "KG", "TJ")
+REPRODUCTION_YEARS = (2010, 2021)
+REPRODUCTION_HISTORY_FROM = 2004  # METHODS.md IFPA step 10
+
+
+def ifpa_reproduction() -> dict:
+    """The engine's annual food-CPI IFPA (real and nominal prices) beside FAO's published AG_FPA_CFPI
+    (indicator IFPA_FOOD) for Kazakhstan, Kyrgyzstan and Tajikistan, 2010-2021, from the approved data in
+    the database, computed with the engine's own IFPA function. Cached for an hour per data version.
+
+    Returns {"rows": [{"iso2", "year", "published", "real", "nominal"}], "mean_abs_diff_real",
+    "max_abs_diff_real", "mean_abs_diff_nominal", "max_abs_diff_nominal"}; empty rows when the data
+    are not loaded."""
+    from django.core.cache import cache
+    from django.db.models import Count
+    from django.db.models import Max as MaxOf
+
+    from monitoring.models import Observation
+
+    codes = ("CPI_FOOD", "CPI_GENERAL", "IFPA_FOOD")
+    base = (
+        Observation.objects.approved()
+        .national()
+        .filter(indicator__code__in=codes, country__iso2__in=REPRODUCTION_STATES)
+    )
+    version = base.aggregate(latest=MaxOf("updated_at"), count=Count("id"))
+    cache_key = f"alerts:ifpa-reproduction:{version['latest']}:{version['count']}"
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return cached
+    result = _ifpa_reproduction_compute(base)
+    cache.set(cache_key, result, 3600)
+    return result
+
+
+def _ifpa_reproduction_compute(observations) -> dict:
+    import pandas as pd
+
+    from monitoring.alerts.methods.ifpa import ifpa_scores, real_prices
+
+    frame = pd.DataFrame.from_records(
+        list(observations.values_list("indicator__code", "country__iso2", "period", "period_start", "value")),
+        columns=["code", "iso2", "period", "period_start", "value"],
+    )
+    empty = {"rows": [], "mean_abs_diff_real": None, "max_abs_diff_real": None}
+    if frame.empty or not {"CPI_FOOD", "CPI_GENERAL", "IFPA_FOOD"} <= set(frame["code"]):
+        return empty | {"mean_abs_diff_nominal": None, "max_abs_diff_nominal": None}
+    frame["period_start"] = pd.to_datetime(frame["period_start"])
+    frame["flag"] = ""
+    food = frame[frame["code"] == "CPI_FOOD"]
+    general = frame[frame["code"] == "CPI_GENERAL"]
+    published = frame[frame["code"] == "IFPA_FOOD"][["iso2", "period", "value"]].rename(columns={"value": "published"})
+    result = published.copy()
+    for label, series in (("real", real_prices(food, general, ["iso2"])), ("nominal", food)):
+        scores = ifpa_scores(series, keys=["iso2"], history_start_year=REPRODUCTION_HISTORY_FROM)
+        annual = scores[scores["period"].str.len() == 4][["iso2", "period", "score"]].rename(columns={"score": label})
+        result = result.merge(annual, on=["iso2", "period"], how="left")
+    result["year"] = result["period"].astype(int)
+    low, high = REPRODUCTION_YEARS
+    result = result[(result["year"] >= low) & (result["year"] <= high)].sort_values(["iso2", "year"])
+    summary = {}
+    for label in ("real", "nominal"):
+        difference = (result[label] - result["published"]).abs()
+        summary[f"mean_abs_diff_{label}"] = None if difference.isna().all() else round(float(difference.mean()), 3)
+        summary[f"max_abs_diff_{label}"] = None if difference.isna().all() else round(float(difference.max()), 3)
+    rows = [
+        {
+            "iso2": row.iso2,
+            "year": int(row.year),
+            "published": float(row.published),
+            "real": None if pd.isna(row.real) else round(float(row.real), 2),
+            "nominal": None if pd.isna(row.nominal) else round(float(row.nominal), 2),
+        }
+        for row in result.itertuples(index=False)
+    ]
+    return {"rows": rows, **summary}
