@@ -210,6 +210,11 @@ class Completeness:
         """Share of expected values that reached `attribute` (entered, submitted, approved), in percent."""
         return round(100 * self._total(attribute) / self.expected, 1) if self.expected else None
 
+    @property
+    def approved_percent(self) -> float | None:
+        """The reporting rate: approved values as a share of expected ones."""
+        return self.rate("approved")
+
 
 def periods_of_year(frequency: str, year: int) -> list[periods.Period]:
     if frequency == periods.ANNUAL:

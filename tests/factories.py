@@ -1,8 +1,11 @@
 """Shared factory_boy factories. Reference data (countries, regions, indicators) is loaded once per test
 database (tests/conftest.py), so factories look those up instead of inventing them."""
 
+from functools import cache
+
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 
 from countries.models import Country, Market, Membership
 from monitoring import periods
@@ -11,20 +14,20 @@ from monitoring.models import Indicator, Observation, PeriodApproval
 PASSWORD = "test-Password-2026"
 
 
+@cache
+def _password_hash() -> str:
+    """Hash the test password once: PBKDF2 is slow on purpose, and tests create many users."""
+    return make_password(PASSWORD)
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
-
-    @factory.post_generation
-    def _save_password(obj, create, extracted, **kwargs):
-        if create:
-            obj.save()
+    password = factory.LazyFunction(_password_hash)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):
