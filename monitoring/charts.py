@@ -9,6 +9,7 @@ The colour of an alert level is defined here once (`LEVEL_COLOURS`); the map, th
 report use it, and every level is also written as text next to its colour.
 """
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -108,11 +109,17 @@ def _locale(language: str) -> dict[str, Any]:
     return {"number": vl_convert.get_format_locale(tag), "time": vl_convert.get_time_format_locale(tag)}
 
 
-def _tick_count(frequency: str) -> dict[str, Any]:
-    # Annual and quarterly series: at most one tick a year, so a year never shows twice on the axis.
+def _tick_count(frequency: str, periods: int) -> dict[str, Any]:
+    # Ticks on whole periods only (a month or a year never shows twice on the axis), about eight of them.
     if frequency in ("annual", "quarterly"):
-        return {"tickCount": {"interval": "year", "step": 1}}
-    return {}
+        return {
+            "tickCount": {
+                "interval": "year",
+                "step": max(1, math.ceil(periods / (8 * (4 if frequency == "quarterly" else 1)))),
+            }
+        }
+    step = next((step for step in (1, 2, 3, 6, 12, 24) if periods / step <= 10), 60)
+    return {"tickCount": {"interval": "month", "step": step}}
 
 
 def _date_format(frequency: str) -> str:
@@ -151,11 +158,12 @@ def timeseries_chart(
         for point in one.points
     ]
 
+    periods = len({point.start for one in series for point in one.points})
     x_axis = alt.X(
         "date:T",
         title=None,
         scale=alt.Scale(type="utc"),
-        axis=alt.Axis(format=_date_format(frequency), labelOverlap=True, grid=False, **_tick_count(frequency)),
+        axis=alt.Axis(format=_date_format(frequency), labelOverlap=True, grid=False, **_tick_count(frequency, periods)),
     )
     legend = alt.Legend(
         orient="bottom", direction="horizontal", symbolType="stroke", labelLimit=220, symbolStrokeWidth=2
