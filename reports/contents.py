@@ -6,6 +6,7 @@ order; a table is one `Table` whether it is printed, typed into Word or written 
 Call `report_contents` inside `translation.override(language)`: every word is gettext'd at that moment.
 """
 
+import base64
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -49,6 +50,11 @@ class Chart:
     title: str
     spec: dict[str, Any]
     svg: str = ""  # drawn by the build (reports.charts.print_svg); empty until then
+
+    @property
+    def svg_data_uri(self) -> str:
+        # As an image, not inline: WeasyPrint then lays out one box instead of styling every SVG element.
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode("utf-8")).decode("ascii")
 
 
 @dataclass
