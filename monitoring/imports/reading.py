@@ -165,7 +165,8 @@ def read_xlsx_text(path: Path) -> pd.DataFrame:
                         column=formula_cell.coordinate,
                         value=formula,
                         reason=_(
-                            "The cell holds a formula without a computed value: open and save the file in Excel, or type the value."
+                            "The cell holds a formula without a computed value: open and save the file in Excel, "
+                            "or type the value."
                         ),
                     )
                 )

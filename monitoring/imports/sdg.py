@@ -275,9 +275,7 @@ def _parse_sdmx(path: Path) -> ParsedFile:
         for obs in series:
             if not isinstance(obs.tag, str) or _SDMX_NAMESPACE_FREE.sub("", obs.tag) != "Obs":
                 continue
-            records.append(
-                {**dict(series.attrib), **{key: value for key, value in obs.attrib.items()}, "row": obs.sourceline}
-            )
+            records.append({**dict(series.attrib), **dict(obs.attrib), "row": obs.sourceline})
     if not records:
         raise FileRefused(
             [row_error(row=1, column="", value="", reason=_("The SDMX file has no <Series> with <Obs> observations."))]

@@ -220,7 +220,8 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
         ~missing & frame["country_id"].isna(),
         "country",
         _(
-            "Unknown country: write the ISO code of one of the five states (KZ, KG, TJ, TM, UZ or KAZ, KGZ, TJK, TKM, UZB)."
+            "Unknown country: write the ISO code of one of the five states "
+            "(KZ, KG, TJ, TM, UZ or KAZ, KGZ, TJK, TKM, UZB)."
         ),
     )
 
@@ -498,6 +499,7 @@ def _markets_upsert(parsed: ParsedFile) -> dict[tuple[int, str], int]:
 
 
 _OBSERVATION = "monitoring_observation"
+_TEXT_NOT_NULL = "FORCE_NOT_NULL (place_key, flag, source, comment)"
 _HISTORY = Observation.history.model._meta.db_table
 
 
@@ -512,13 +514,16 @@ def _write_postgresql(rows: pd.DataFrame, *, status, compare_status, batch_id, u
         )
         columns = ", ".join(WRITE_COLUMNS)
         # FORCE_NOT_NULL: an empty text cell is '' (not NULL); empty id cells stay NULL.
-        with cursor.cursor.copy(
-            f"COPY import_rows ({columns}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (place_key, flag, source, comment))"
-        ) as copy:
+        copy_sql = f"COPY import_rows ({columns}) FROM STDIN WITH (FORMAT csv, {_TEXT_NOT_NULL})"
+        with cursor.cursor.copy(copy_sql) as copy:
             for start in range(0, len(rows), 200_000):
                 chunk = rows.iloc[start : start + 200_000][WRITE_COLUMNS]
                 copy.write(chunk.to_csv(index=False, header=False, float_format="%.17g"))
-        changed = "(o.value, o.flag, o.source, o.comment, o.region_id, o.market_id) IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.flag, EXCLUDED.source, EXCLUDED.comment, EXCLUDED.region_id, EXCLUDED.market_id)"
+        compared = ["value", "flag", "source", "comment", "region_id", "market_id"]
+        changed = (
+            f"({', '.join('o.' + name for name in compared)}) IS DISTINCT FROM "
+            f"({', '.join('EXCLUDED.' + name for name in compared)})"
+        )
         if compare_status:
             changed = f"({changed} OR o.status IS DISTINCT FROM EXCLUDED.status)"
         cursor.execute(

@@ -57,4 +57,4 @@ def parse(path: Path) -> ParsedFile:
 
 
 def template_frame() -> pd.DataFrame:
-    return pd.DataFrame(TEMPLATE_EXAMPLE_ROWS, columns=TEMPLATE_COLUMNS).fillna("")
+    return pd.DataFrame([{column: row.get(column, "") for column in TEMPLATE_COLUMNS} for row in TEMPLATE_EXAMPLE_ROWS])

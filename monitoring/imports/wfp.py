@@ -87,9 +87,9 @@ MARKET_TOWNS = {
 def parse(path: Path) -> ParsedFile:
     table = read_table(path)
     columns = set(table.columns)
-    if HDX_COLUMNS <= columns:
+    if columns >= HDX_COLUMNS:
         return _parse(_hdx_columns(table), layout="wfp-hdx")
-    if VAM_COLUMNS <= columns:
+    if columns >= VAM_COLUMNS:
         return _parse(_vam_columns(table), layout="wfp-vam")
     missing = sorted(HDX_COLUMNS - columns)
     raise FileRefused(

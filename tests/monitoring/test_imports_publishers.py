@@ -14,6 +14,18 @@ from monitoring.models import ImportBatch, Observation
 pytestmark = pytest.mark.django_db
 DATA = Path(settings.BASE_DIR) / "data"
 UN = DATA / "un_sdg_goal2"
+FIES = "ddf--datapoints--ag_prd_fiesms--by--age--freq--geo_area--location--nature--observation_status--sex--units--year.csv"
+HDX_SAMPLE = (
+    "date,admin1,admin2,market,latitude,longitude,category,commodity,unit,priceflag,pricetype,currency,price,usdprice\n"
+    "#date,#adm1+name,#adm2+name,#loc+market+name,#geo+lat,#geo+lon,#item+type,#item+name,#item+unit,"
+    "#item+price+flag,#item+price+type,#currency,#value,#value+usd\n"
+    "2023-01-15,Chui,Sokuluk,Sokuluk,42.85,74.3,cereals and tubers,Wheat flour (first grade),KG,actual,Retail,KGS,"
+    "48.5,0.56\n"
+    "2023-01-15,Chui,Sokuluk,Sokuluk,42.85,74.3,cereals and tubers,Wheat flour (first grade),KG,actual,Wholesale,KGS,"
+    "40.0,0.46\n"
+    "2023-01-15,Chui,Sokuluk,Sokuluk,42.85,74.3,cereals and tubers,Wheat flour (first grade),KG,actual,Retail,USD,"
+    "0.56,0.56\n"
+)
 
 
 def imported(path: Path, file_format: str) -> ImportBatch:
@@ -86,11 +98,7 @@ def test_un_sdg_pou_keeps_bounds_as_flags(reference):
 
 def test_un_sdg_fies_keeps_only_both_sexes_all_ages(reference):
     # when
-    batch = imported(
-        UN
-        / "ddf--datapoints--ag_prd_fiesms--by--age--freq--geo_area--location--nature--observation_status--sex--units--year.csv",
-        "sdg",
-    )
+    batch = imported(UN / FIES, "sdg")
     # then: 51 rows by sex -> 17 totals
     assert batch.rows_read == 17
     assert Observation.objects.filter(indicator__code="FIES_MOD_SEV").count() == 17
@@ -147,14 +155,7 @@ def test_wfp_old_vam_layout_creates_markets_and_retail_local_currency_prices(ref
 def test_wfp_hdx_layout(tmp_path, reference):
     # given a small file in HDX's layout (with its HXL tag row; values made up for the test)
     path = tmp_path / "wfp_food_prices_kgz.csv"
-    path.write_text(
-        "date,admin1,admin2,market,latitude,longitude,category,commodity,unit,priceflag,pricetype,currency,price,usdprice\n"
-        "#date,#adm1+name,#adm2+name,#loc+market+name,#geo+lat,#geo+lon,#item+type,#item+name,#item+unit,#item+price+flag,#item+price+type,#currency,#value,#value+usd\n"
-        "2023-01-15,Chui,Sokuluk,Sokuluk,42.85,74.3,cereals and tubers,Wheat flour (first grade),KG,actual,Retail,KGS,48.5,0.56\n"
-        "2023-01-15,Chui,Sokuluk,Sokuluk,42.85,74.3,cereals and tubers,Wheat flour (first grade),KG,actual,Wholesale,KGS,40.0,0.46\n"
-        "2023-01-15,Chui,Sokuluk,Sokuluk,42.85,74.3,cereals and tubers,Wheat flour (first grade),KG,actual,Retail,USD,0.56,0.56\n",
-        encoding="utf-8",
-    )
+    path.write_text(HDX_SAMPLE, encoding="utf-8")
     # when
     batch = imported(path, "wfp")
     # then
