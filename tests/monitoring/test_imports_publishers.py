@@ -14,7 +14,7 @@ from monitoring.models import ImportBatch, Observation
 pytestmark = pytest.mark.django_db
 DATA = Path(settings.BASE_DIR) / "data"
 UN = DATA / "un_sdg_goal2"
-FIES = "ddf--datapoints--ag_prd_fiesms--by--age--freq--geo_area--location--nature--observation_status--sex--units--year.csv"
+FIES = next(p.name for p in UN.glob("ddf--datapoints--ag_prd_fiesms--*.csv"))
 HDX_SAMPLE = (
     "date,admin1,admin2,market,latitude,longitude,category,commodity,unit,priceflag,pricetype,currency,price,usdprice\n"
     "#date,#adm1+name,#adm2+name,#loc+market+name,#geo+lat,#geo+lon,#item+type,#item+name,#item+unit,"
