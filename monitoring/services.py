@@ -67,24 +67,12 @@ def _locked_message(period: str) -> str:
     return _("The period %(period)s is approved and locked; ask the approver to reopen it.") % {"period": period}
 
 
-@transaction.atomic
-def observation_record(
-    *,
-    country: Country,
-    indicator: Indicator,
-    period: str,
-    value: float,
-    user: AbstractBaseUser | None,
-    door: str,
-    region: Region | None = None,
-    market: Market | None = None,
-    flag: str = "",
-    comment: str = "",
-    source: str = "",
-) -> Observation:
-    """Create or change one value (as a draft). Refuses another state's value, a derived indicator, a
-    period of the wrong frequency, a value outside the valid range, and any change in a locked period
-    or to a value awaiting approval. An unchanged value writes nothing."""
+def observation_write_check(
+    *, country: Country, indicator: Indicator, period: str, user, place_key: str = ""
+) -> periods.Period:
+    """Refuse (PermissionDenied or ValidationError naming the field) a value that may not be written now:
+    another state's, a derived indicator's, a period of the wrong frequency, a locked period, a value
+    awaiting approval. Returns the parsed period. The admin form asks this before saving."""
     _check_enter(user, country)
     if indicator.is_derived:
         raise ValidationError(
@@ -100,10 +88,44 @@ def observation_record(
         raise ValidationError({"period": error.messages}) from None
     if period_is_locked(country=country, period=parsed.text):
         raise ValidationError({"period": [_locked_message(parsed.text)]})
+    status = (
+        Observation.objects.filter(indicator=indicator, country=country, place_key=place_key, period=parsed.text)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status == Status.APPROVED:
+        raise ValidationError({"value": [_locked_message(parsed.text)]})
+    if status == Status.SUBMITTED:
+        raise ValidationError(
+            {"value": [_("This value is submitted and awaits the approver's decision; it cannot be changed now.")]}
+        )
+    return parsed
+
+
+@transaction.atomic
+def observation_record(
+    *,
+    country: Country,
+    indicator: Indicator,
+    period: str,
+    value: float,
+    user: AbstractBaseUser | None,
+    door: str,
+    region: Region | None = None,
+    market: Market | None = None,
+    flag: str = "",
+    comment: str = "",
+    source: str = "",
+) -> Observation:
+    """Create or change one value (as a draft). Refuses what `observation_write_check` refuses and a
+    value outside the indicator's valid range. An unchanged value writes nothing."""
+    place_key = place_key_for(region, market)
+    parsed = observation_write_check(
+        country=country, indicator=indicator, period=period, user=user, place_key=place_key
+    )
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValidationError({"value": [_("The value must be a number.")]})
 
-    place_key = place_key_for(region, market)
     observation = (
         Observation.objects.select_for_update()
         .filter(indicator=indicator, country=country, place_key=place_key, period=parsed.text)
@@ -118,15 +140,8 @@ def observation_record(
             period=parsed.text,
             created_by=user,
         )
-    else:
-        if observation.status == Status.APPROVED:
-            raise ValidationError({"value": [_locked_message(parsed.text)]})
-        if observation.status == Status.SUBMITTED:
-            raise ValidationError(
-                {"value": [_("This value is submitted and awaits the approver's decision; it cannot be changed now.")]}
-            )
-        if observation.value == float(value) and observation.flag == flag and observation.comment == comment:
-            return observation
+    elif observation.value == float(value) and observation.flag == flag and observation.comment == comment:
+        return observation
 
     observation.value = float(value)
     observation.flag = flag
