@@ -190,6 +190,8 @@ def test_russian_pdf_uses_only_the_repository_fonts_and_its_text_extracts(
     text = pdf_text(report)
     assert "Казахстан" in text and "Кыргызстан" in text
     assert "Распространённость недоедания" in text
+    assert "Содержание" in text and "Приложение Б. Полнота данных, 2023" in text
+    assert "Кыргызстан: цены на продовольствие были аномально высокими в 7 из 12 месяцев" in text
     assert "Türkmenistanyň ýagdaýy: ç ş ž ň ä ö ü" in text
     assert "Oʻzbekiston gʻalla hosili" in text
     assert format_number(db_value("CEREAL_PROD", "UZ", str(YEAR)), "ru", decimals=0).replace("\u00a0", " ") in text
