@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from countries.models import Country
 from monitoring import periods, permissions
-from monitoring.models import ImportBatch, Indicator, Observation, PeriodApproval
+from monitoring.models import ImportBatch, Indicator, Observation, PeriodApproval, Pillar
 
 Status = Observation.Status
 
@@ -129,7 +129,9 @@ def previous_values(
 
 def entry_indicators(frequency: str) -> list[Indicator]:
     """The indicators a ministry enters (derived ones are computed) of one frequency, pillar by pillar."""
-    return list(Indicator.objects.entered().filter(frequency=frequency).order_by("pillar", "sort_order", "code"))
+    pillar_order = {pillar: index for index, pillar in enumerate(Pillar.values)}  # FAO's order of the four
+    indicators = Indicator.objects.entered().filter(frequency=frequency).order_by("sort_order", "code")
+    return sorted(indicators, key=lambda indicator: pillar_order.get(indicator.pillar, len(pillar_order)))
 
 
 # --- completeness ----------------------------------------------------------------------------------------
@@ -265,5 +267,6 @@ def completeness_years() -> list[int]:
 
 
 def period_status_counts(country: Country, period: str) -> dict[str, int]:
+    """How many values of the state's period are in each status (all places)."""
     counts = Observation.objects.filter(country=country, period=period).values("status").annotate(n=Count("pk"))
     return {row["status"]: row["n"] for row in counts}

@@ -260,10 +260,7 @@ def _enqueue_recompute(observation_ids: list[int]) -> None:
     """After the commit, let the alert engine recompute the series these values belong to."""
     if not observation_ids:
         return
-    try:  # imported here: the alert engine depends on this module, not the other way round
-        from monitoring.alerts.tasks import recompute_observations
-    except ImportError:  # TODO(entry): remove once monitoring/alerts/tasks.py is committed
-        return
+    from monitoring.alerts.tasks import recompute_observations  # here: the alert engine imports this module
 
     transaction.on_commit(lambda: recompute_observations.delay(observation_ids))
 

@@ -168,6 +168,7 @@ def period_entry(request: HttpRequest, iso2: str, period: str) -> HttpResponse:
             }
         )
     counts = selectors.period_status_counts(country, parsed.text)
+    status_labels = [(Status(status).label, count) for status, count in counts.items()]
     return render(
         request,
         "monitoring/period_entry.html",
@@ -183,6 +184,7 @@ def period_entry(request: HttpRequest, iso2: str, period: str) -> HttpResponse:
             "may_enter": may_enter and not locked,
             "may_approve": may_approve,
             "counts": counts,
+            "status_labels": status_labels,
             "can_submit": may_enter
             and not locked
             and (counts.get(Status.DRAFT, 0) + counts.get(Status.REJECTED, 0)) > 0,

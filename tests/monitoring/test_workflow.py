@@ -214,3 +214,23 @@ def test_only_submitted_values_can_be_approved_and_nothing_is_half_done(referenc
     assert "STUNTING" in str(refused.value)
     first.refresh_from_db()
     assert first.status == "submitted"
+
+
+def test_approval_and_reopening_enqueue_the_alert_recompute_after_commit(
+    reference, kg_people, django_capture_on_commit_callbacks
+):
+    clerk, approver = kg_people["clerk"], kg_people["approver"]
+    _record(reference, clerk, 5.1)
+
+    # when the clerk submits, nothing is enqueued (alerts read approved data only)
+    with django_capture_on_commit_callbacks(execute=False) as submitted:
+        services.period_submit(country=reference.kg, period="2023", user=clerk, door=Door.PAGE)
+    assert submitted == []
+
+    # when the approver approves, and later reopens, one recompute is enqueued after each commit
+    with django_capture_on_commit_callbacks(execute=True) as approved:
+        services.period_approve(country=reference.kg, period="2023", user=approver, door=Door.PAGE)
+    with django_capture_on_commit_callbacks(execute=True) as reopened:
+        services.period_reopen(country=reference.kg, period="2023", user=approver, door=Door.PAGE, reason="x")
+    assert len(approved) == 1
+    assert len(reopened) == 1
