@@ -36,12 +36,19 @@ ALERT_ROWS_PER_STATE = 25
 
 
 @dataclass
+class Paragraph:
+    text: str
+    kind: str = "paragraph"
+
+
+@dataclass
 class Table:
     key: str
     title: str
     columns: list[str]
     rows: list[list[Any]]
     note: str = ""
+    kind: str = "table"
 
 
 @dataclass
@@ -50,6 +57,7 @@ class Chart:
     title: str
     spec: dict[str, Any]
     svg: str = ""  # drawn by the build (reports.charts.print_svg); empty until then
+    kind: str = "chart"
 
     @property
     def svg_data_uri(self) -> str:
@@ -62,12 +70,18 @@ class Section:
     key: str
     title: str
     narrative: str = ""
-    paragraphs: list[str] = field(default_factory=list)
     bullets: list[str] = field(default_factory=list)
-    charts: list[Chart] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
+    blocks: list[Paragraph | Chart | Table] = field(default_factory=list)  # in reading order
     subsections: list["Section"] = field(default_factory=list)
     country: str = ""
+
+    @property
+    def tables(self) -> list[Table]:
+        return [block for block in self.blocks if isinstance(block, Table)]
+
+    @property
+    def charts(self) -> list[Chart]:
+        return [block for block in self.blocks if isinstance(block, Chart)]
 
 
 @dataclass
@@ -458,7 +472,7 @@ def _regional_section(data: _Data, narratives: dict) -> Section:
             + [_level_cell(levels[pillar]) for pillar in PILLARS]
             + [_level_cell(max(known) if known else None)]
         )
-    section.tables.append(
+    section.blocks.append(
         Table(
             key="status_matrix",
             title=_("Highest alert level reached in %(year)s, by state and pillar") % {"year": year},
@@ -479,7 +493,7 @@ def _regional_section(data: _Data, narratives: dict) -> Section:
         ]
         for regional in sorted(data.snapshot["regional_alerts"], key=lambda row: (row["period"], row["kind"]))
     ]
-    section.tables.append(
+    section.blocks.append(
         Table(
             key="regional_alerts",
             title=_("Regional alerts, %(year)s") % {"year": year},
@@ -491,12 +505,14 @@ def _regional_section(data: _Data, narratives: dict) -> Section:
 
     balance = cereal_balance(data)
     if balance is None:
-        section.paragraphs.append(
-            _(
-                "The regional cereal balance cannot be computed for %(year)s: no state has approved production and "
-                "trade figures for the year."
+        section.blocks.append(
+            Paragraph(
+                _(
+                    "The regional cereal balance cannot be computed for %(year)s: no state has approved production and "
+                    "trade figures for the year."
+                )
+                % {"year": year}  # fmt: skip
             )
-            % {"year": year}  # fmt: skip
         )
     else:
         balance_rows = []
@@ -530,7 +546,7 @@ def _regional_section(data: _Data, narratives: dict) -> Section:
                 _("No approved figures for %(states)s.")
                 % {"states": ", ".join(data.name_of(iso2) for iso2 in balance["missing"])}
             )
-        section.tables.append(
+        section.blocks.append(
             Table(
                 key="cereal_balance",
                 title=_("Regional %(commodity)s balance, %(year)s (tonnes)")
@@ -549,21 +565,23 @@ def _regional_section(data: _Data, narratives: dict) -> Section:
             )
         )
         if balance["coverage"] is not None:
-            section.paragraphs.append(
-                _(
-                    "The exportable surplus of the net exporters (%(surplus)s t) covers %(coverage)s%% of the import "
-                    "needs of the net importers (%(needs)s t)."
-                )  # fmt: skip
-                % {
-                    "surplus": format_number(balance["surplus"], data.language, decimals=0),
-                    "coverage": format_number(balance["coverage"], data.language, decimals=0),
-                    "needs": format_number(balance["needs"], data.language, decimals=0),
-                }
+            section.blocks.append(
+                Paragraph(
+                    _(
+                        "The exportable surplus of the net exporters (%(surplus)s t) covers %(coverage)s%% of the "
+                        "import needs of the net importers (%(needs)s t)."
+                    )  # fmt: skip
+                    % {
+                        "surplus": format_number(balance["surplus"], data.language, decimals=0),
+                        "coverage": format_number(balance["coverage"], data.language, decimals=0),
+                        "needs": format_number(balance["needs"], data.language, decimals=0),
+                    }
+                )
             )
         else:
-            section.paragraphs.append(_("No state was a net importer in %(year)s.") % {"year": year})
+            section.blocks.append(Paragraph(_("No state was a net importer in %(year)s.") % {"year": year}))
 
-    section.tables.extend(_price_tables(data))
+    section.blocks.extend(_price_tables(data))
     return section
 
 
@@ -660,7 +678,7 @@ def _country_section(data: _Data, country: dict, narratives: dict) -> Section:
                 basis,
             ]
         )
-    section.tables.append(
+    section.blocks.append(
         Table(
             key=f"key_{iso2.lower()}",
             title=_("%(country)s: key indicators, %(previous)s and %(year)s")
@@ -670,25 +688,27 @@ def _country_section(data: _Data, country: dict, narratives: dict) -> Section:
             note=_("Approved national values only; “–”: no approved value."),
         )
     )
-    section.charts.extend(_country_charts(data, country))
-    section.tables.append(_country_alerts_table(data, country))
+    section.blocks.extend(_country_charts(data, country))
+    section.blocks.append(_country_alerts_table(data, country))
 
     totals = completeness_totals(data)[iso2]
     pending = [row for row in data.snapshot["approval"] if row[0] == iso2 and row[1] == "submitted"]
     waiting = sum(row[2] for row in pending)
-    section.paragraphs.append(
-        _(
-            "Data completeness: %(approved)d of the %(expected)d national values the catalogue expects for %(year)s "
-            "are approved (%(share)s%%); %(waiting)d values of all places were still waiting for approval when the "
-            "snapshot was taken."
-        )  # fmt: skip
-        % {
-            "approved": totals["approved"],
-            "expected": totals["expected"],
-            "year": year,
-            "share": format_number(totals["share"], data.language, decimals=0),
-            "waiting": waiting,
-        }
+    section.blocks.append(
+        Paragraph(
+            _(
+                "Data completeness: %(approved)d of the %(expected)d national values the catalogue expects for "
+                "%(year)s are approved (%(share)s%%); %(waiting)d values of all places were still waiting for "
+                "approval when the snapshot was taken."
+            )  # fmt: skip
+            % {
+                "approved": totals["approved"],
+                "expected": totals["expected"],
+                "year": year,
+                "share": format_number(totals["share"], data.language, decimals=0),
+                "waiting": waiting,
+            }
+        )
     )
     return section
 
@@ -835,13 +855,15 @@ def _methods_section(data: _Data, narratives: dict) -> Section:
         key="methods",
         title=_("Annex A. Methods and sources"),
         narrative=narratives.get(("methods", ""), ""),
-        paragraphs=[
-            _(
-                "Every figure in this report is computed from values approved by the national authorities and frozen "
-                "in a snapshot on %(date)s. Alert levels use one scale for every method: normal, watch, warning, "
-                "emergency."
-            )
-            % {"date": data.snapshot["taken_at"][:10]},  # fmt: skip
+        blocks=[
+            Paragraph(
+                _(
+                    "Every figure in this report is computed from values approved by the national authorities and "
+                    "frozen in a snapshot on %(date)s. Alert levels use one scale for every method: normal, watch, "
+                    "warning, emergency."
+                )
+                % {"date": data.snapshot["taken_at"][:10]}
+            ),
         ],
     )
     method_rows = [
@@ -858,12 +880,12 @@ def _methods_section(data: _Data, narratives: dict) -> Section:
         [_("regional cereal balance"), _("FAO GIEWS; AMIS"),
          _("production − utilisation; exporters' surplus ÷ importers' needs")],
     ]  # fmt: skip
-    section.tables.append(
+    section.blocks.append(
         Table(
             key="methods", title=_("Alert methods"), columns=[_("Method"), _("Source"), _("Levels")], rows=method_rows
         )
     )
-    section.tables.append(
+    section.blocks.append(
         Table(
             key="rules",
             title=_("Alert rules in force when the snapshot was taken"),
@@ -879,7 +901,7 @@ def _methods_section(data: _Data, narratives: dict) -> Section:
             ],
         )
     )
-    section.tables.append(
+    section.blocks.append(
         Table(
             key="indicators",
             title=_("Indicators and their sources"),
@@ -939,14 +961,14 @@ def _completeness_annex(data: _Data) -> Section:
     return Section(
         key="completeness",
         title=_("Annex B. Data completeness, %(year)s") % {"year": data.year},
-        paragraphs=[
-            _(
-                "Expected: the periods of the year the catalogue asks for (12 for a monthly indicator, 4 for a "
-                "quarterly one, 1 for an annual one), national level, entered indicators only. Counted when the "
-                "snapshot was taken."
-            )  # fmt: skip
-        ],
-        tables=[
+        blocks=[
+            Paragraph(
+                _(
+                    "Expected: the periods of the year the catalogue asks for (12 for a monthly indicator, 4 for a "
+                    "quarterly one, 1 for an annual one), national level, entered indicators only. Counted when the "
+                    "snapshot was taken."
+                )
+            ),
             Table(
                 key="completeness_states",
                 title=_("Completeness by state"),

@@ -19,7 +19,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 from reports.charts import LEVEL_COLOURS
-from reports.contents import ReportContents, Section, Table
+from reports.contents import Chart, Paragraph, ReportContents, Section, Table
 from reports.formatting import LevelCell, Number, format_cell
 from reports.templatetags.report_tags import paragraphs
 
@@ -66,15 +66,16 @@ def _add_section(document, section: Section, depth: int, language: str, word_cha
         document.add_paragraph(paragraph, style="Intense Quote")
     for bullet in section.bullets:
         document.add_paragraph(bullet, style="List Bullet")
-    for text in section.paragraphs:
-        document.add_paragraph(text)
-    for chart in section.charts:
-        svg, png = word_charts[chart.key]
-        _add_svg_chart(document, svg, png)
-        caption = document.add_paragraph(chart.title, style="Caption")
-        caption.alignment = WD_ALIGN_PARAGRAPH.LEFT
-    for table in section.tables:
-        _add_table(document, table, language)
+    for block in section.blocks:
+        if isinstance(block, Paragraph):
+            document.add_paragraph(block.text)
+        elif isinstance(block, Chart):
+            svg, png = word_charts[block.key]
+            _add_svg_chart(document, svg, png)
+            caption = document.add_paragraph(block.title, style="Caption")
+            caption.alignment = WD_ALIGN_PARAGRAPH.LEFT
+        else:
+            _add_table(document, block, language)
 
 
 def _add_table(document, table: Table, language: str) -> None:
