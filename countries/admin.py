@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from countries.models import Country, Market, Membership, Region
+from monitoring import permissions
 
 
 @admin.register(Country)
@@ -27,7 +28,22 @@ class MarketAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    """Who may act for which state is itself guarded: only administrators grant or change roles, so a
+    clerk given admin access cannot widen their own scope."""
+
     list_display = ["user", "role", "country", "created_at"]
     list_filter = ["role", "country"]
     search_fields = ["user__username", "user__email"]
     autocomplete_fields = ["user"]
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.is_administrator(request.user)
+
+    def has_add_permission(self, request):
+        return permissions.is_administrator(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.is_administrator(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return permissions.is_administrator(request.user)

@@ -84,6 +84,7 @@ def snapshot() -> tuple:
         Observation.history.count(),
         list(PeriodApproval.objects.order_by("pk").values_list("pk", "status", "reason")),
         PeriodApproval.history.count(),
+        list(Membership.objects.order_by("pk").values_list("pk", "user_id", "role", "country_id")),
     )
 
 
@@ -298,6 +299,13 @@ def admin_revert(s, user):
     return _refused_admin(_page(user).post(f"{ADMIN}{s.draft.pk}/history/{version.history_id}/", data))
 
 
+def admin_grant_role(s, user):
+    """A person widening their own scope: grant themselves the Kyrgyz approver role."""
+    target = s.users["kg_clerk"].pk if not user.is_authenticated else user.pk
+    data = {"user": target, "role": "approver", "country": s.kg.pk}
+    return _refused_admin(_page(user).post("/admin/countries/membership/add/", data))
+
+
 def _import(s, user, rows: str) -> bool:
     path = s.tmp / "upload.csv"
     path.write_text("country,indicator,period,value\n" + rows, encoding="utf-8")
@@ -354,6 +362,7 @@ DOORS: dict[str, Callable] = {
         admin_changelist_shows_draft,
         admin_history,
         admin_revert,
+        admin_grant_role,
         import_change,
         import_new,
         import_locked,
@@ -434,3 +443,17 @@ def test_allowed_attempt_succeeds_as_a_control(scene, actor, door):
     assert not refused, f"{actor} was refused at {door}"
     if door not in READS:
         assert snapshot() != before
+
+
+def test_an_administrator_can_grant_a_role_as_a_control(scene):
+    # given an administrator (the only one who may change scopes)
+    admin_user = UserFactory(username="root", is_staff=True, is_superuser=True)
+    clerk = scene.users["kg_clerk"]
+
+    # when she grants the Kyrgyz clerk the approver role through the admin
+    data = {"user": clerk.pk, "role": "approver", "country": scene.kg.pk}
+    response = _page(admin_user).post("/admin/countries/membership/add/", data)
+
+    # then the membership exists
+    assert response.status_code == 302
+    assert Membership.objects.filter(user=clerk, role="approver", country=scene.kg).exists()
