@@ -26,6 +26,7 @@ FOOD_CPI = "CPI_FOOD"
 EXCHANGE_RATE = "EXCHANGE_RATE_USD"
 # The unified scale of METHODS.md: an IFPA of 1 or more ("abnormally high") maps to level 2 (warning).
 ABNORMALLY_HIGH_LEVEL = 2
+MODERATELY_HIGH_LEVEL = 1  # 0.5 <= IFPA < 1, "moderately high"
 # The cereal balance (METHODS.md, section 5) and, failing cereals, the same balance for wheat.
 BALANCE_CODES = {
     "cereals": ("CEREAL_PROD", "CEREAL_IMP", "CEREAL_EXP", "CEREAL_UTIL"),
@@ -304,11 +305,26 @@ def _price_message(data: _Data, iso2: str) -> str | None:
         if row[1] == "ifpa"
         and row[5] is not None
         and (row[2] == FOOD_CPI or data.indicators[row[2]]["category"] == PRICE_CATEGORY)
+        and periods.frequency_of(row[4]) == periods.MONTHLY
     ]
     if not ifpa:
         return None
     scored_months = {row[4] for row in ifpa}
     high_months = {row[4] for row in ifpa if (row[6] or 0) >= ABNORMALLY_HIGH_LEVEL}
+    moderate_months = {row[4] for row in ifpa if (row[6] or 0) == MODERATELY_HIGH_LEVEL}
+    if not high_months and moderate_months:
+        return ngettext(
+            "Food prices in %(country)s were moderately high in %(moderate)d of %(scored)d month of %(year)s, "
+            "never abnormally high.",
+            "Food prices in %(country)s were moderately high in %(moderate)d of %(scored)d months of %(year)s, "
+            "never abnormally high.",
+            len(scored_months),
+        ) % {
+            "country": data.name_of(iso2),
+            "moderate": len(moderate_months),
+            "scored": len(scored_months),
+            "year": data.year,
+        }
     if not high_months:
         return ngettext(
             "Food prices in %(country)s stayed within their usual range in the %(scored)d month scored in %(year)s.",

@@ -68,6 +68,8 @@ def format_cell(cell: object, language: str) -> str:
         return format_number(cell.value, language, decimals=cell.decimals, signed=cell.signed) + cell.suffix
     if isinstance(cell, LevelCell):
         return cell.label
-    if isinstance(cell, float | int) and not isinstance(cell, bool):
-        return format_number(float(cell), language)
+    if isinstance(cell, int) and not isinstance(cell, bool):
+        return format_number(float(cell), language, decimals=0)  # a count
+    if isinstance(cell, float):
+        return format_number(cell, language)
     return str(cell)

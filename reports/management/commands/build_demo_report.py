@@ -1,6 +1,8 @@
 """`make run`'s last step: the summit report of the latest complete year of the demo data, in English and
 Russian, every format. Quick when a ready version already rests on the same data: nothing is rebuilt."""
 
+from collections import Counter
+
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
@@ -11,16 +13,21 @@ from reports.models import SummitReport
 from reports.snapshot import snapshot_fingerprint, snapshot_take
 
 LANGUAGES = ("en", "ru")
+COMPLETE_SHARE = 0.5
 
 
 def latest_complete_year() -> int | None:
-    """The latest year before the current one with approved data (the current year is still running)."""
+    """The latest year before the current one whose approved national values number at least half of the
+    best-covered year's: a year with fewer is still being reported (publishers release with a lag)."""
     this_year = timezone.now().year
-    years = sorted(
-        {start.year for start in Observation.objects.approved().national().values_list("period_start", flat=True)}
+    counts = Counter(
+        start.year for start in Observation.objects.approved().national().values_list("period_start", flat=True)
     )
-    complete = [year for year in years if year < this_year]
-    return (complete or years or [None])[-1]
+    if not counts:
+        return None
+    enough = COMPLETE_SHARE * max(counts.values())
+    complete = [year for year, count in counts.items() if year < this_year and count >= enough]
+    return max(complete) if complete else max(counts)
 
 
 class Command(BaseCommand):
