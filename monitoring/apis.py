@@ -41,6 +41,10 @@ from monitoring.serializers import (
     TokenSerializer,
 )
 
+# The API writes value by value through the service (~100-150 values/s measured); bigger loads belong to
+# the import, which validates a whole file and bulk-writes it.
+MAX_BULK_ROWS = 5000
+
 
 class ApiMixin:
     # Token first, so a request without credentials is answered 401 with `WWW-Authenticate: Token`.
@@ -174,9 +178,15 @@ class ObservationViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         rows = request.data if isinstance(request.data, list) else [request.data]
         if not rows or not all(isinstance(row, dict) for row in rows):
             raise ApplicationError(_("Send one value (a JSON object) or a list of values."), {"rows": []})
+        if len(rows) > MAX_BULK_ROWS:
+            raise ApplicationError(
+                _("At most %(max)s values per request; send a file to the import for more.") % {"max": MAX_BULK_ROWS},
+                {"rows": []},
+            )
         parsed, errors = [], []
+        context = {"request": request, "code_cache": {}}
         for index, row in enumerate(rows):
-            serializer = ObservationInputSerializer(data=row)
+            serializer = ObservationInputSerializer(data=row, context=context)
             if serializer.is_valid():
                 parsed.append(serializer.validated_data)
             else:

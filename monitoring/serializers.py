@@ -36,7 +36,18 @@ class CodeRelatedField(serializers.SlugRelatedField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
-        return super().to_internal_value(data.strip())
+        # A list of rows names the same few codes again and again: look each up once per request.
+        cache = self.context.get("code_cache")
+        key = (self.field_name, data.strip())
+        if cache is not None and key in cache:
+            return cache[key]
+        found = self._look_up(data.strip())
+        if cache is not None:
+            cache[key] = found
+        return found
+
+    def _look_up(self, code: str):
+        return super().to_internal_value(code)
 
 
 class CountryCodeField(CodeRelatedField):
@@ -46,12 +57,10 @@ class CountryCodeField(CodeRelatedField):
         kwargs.setdefault("queryset", Country.objects.all())
         super().__init__(slug_field="iso2", **kwargs)
 
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        country = Country.objects.by_code(data).first()
+    def _look_up(self, code: str):
+        country = Country.objects.by_code(code).first()
         if country is None:
-            self.fail("does_not_exist", slug_name="code", value=data)
+            self.fail("does_not_exist", slug_name="code", value=code)
         return country
 
 

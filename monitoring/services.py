@@ -32,6 +32,7 @@ from monitoring.models import Indicator, Observation, PeriodApproval, place_key_
 Status = Observation.Status
 # simple-history's change-reason column holds 100 characters; longer reasons stay whole on PeriodApproval.
 _CHANGE_REASON_LENGTH = 100
+_GIVEN_RELATIONS = ["indicator", "country", "region", "market", "import_batch", "created_by", "updated_by"]
 
 
 def _is_system(user) -> bool:
@@ -67,12 +68,7 @@ def _locked_message(period: str) -> str:
     return _("The period %(period)s is approved and locked; ask the approver to reopen it.") % {"period": period}
 
 
-def observation_write_check(
-    *, country: Country, indicator: Indicator, period: str, user, place_key: str = ""
-) -> periods.Period:
-    """Refuse (PermissionDenied or ValidationError naming the field) a value that may not be written now:
-    another state's, a derived indicator's, a period of the wrong frequency, a locked period, a value
-    awaiting approval. Returns the parsed period. The admin form asks this before saving."""
+def _checked_period(*, country: Country, indicator: Indicator, period: str, user) -> periods.Period:
     _check_enter(user, country)
     if indicator.is_derived:
         raise ValidationError(
@@ -88,17 +84,31 @@ def observation_write_check(
         raise ValidationError({"period": error.messages}) from None
     if period_is_locked(country=country, period=parsed.text):
         raise ValidationError({"period": [_locked_message(parsed.text)]})
+    return parsed
+
+
+def _check_status(status: str | None, period: str) -> None:
+    if status == Status.APPROVED:
+        raise ValidationError({"value": [_locked_message(period)]})
+    if status == Status.SUBMITTED:
+        raise ValidationError(
+            {"value": [_("This value is submitted and awaits the approver's decision; it cannot be changed now.")]}
+        )
+
+
+def observation_write_check(
+    *, country: Country, indicator: Indicator, period: str, user, place_key: str = ""
+) -> periods.Period:
+    """Refuse (PermissionDenied or ValidationError naming the field) a value that may not be written now:
+    another state's, a derived indicator's, a period of the wrong frequency, a locked period, a value
+    awaiting approval. Returns the parsed period. The admin form asks this before saving."""
+    parsed = _checked_period(country=country, indicator=indicator, period=period, user=user)
     status = (
         Observation.objects.filter(indicator=indicator, country=country, place_key=place_key, period=parsed.text)
         .values_list("status", flat=True)
         .first()
     )
-    if status == Status.APPROVED:
-        raise ValidationError({"value": [_locked_message(parsed.text)]})
-    if status == Status.SUBMITTED:
-        raise ValidationError(
-            {"value": [_("This value is submitted and awaits the approver's decision; it cannot be changed now.")]}
-        )
+    _check_status(status, parsed.text)
     return parsed
 
 
@@ -120,9 +130,7 @@ def observation_record(
     """Create or change one value (as a draft). Refuses what `observation_write_check` refuses and a
     value outside the indicator's valid range. An unchanged value writes nothing."""
     place_key = place_key_for(region, market)
-    parsed = observation_write_check(
-        country=country, indicator=indicator, period=period, user=user, place_key=place_key
-    )
+    parsed = _checked_period(country=country, indicator=indicator, period=period, user=user)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValidationError({"value": [_("The value must be a number.")]})
 
@@ -131,6 +139,7 @@ def observation_record(
         .filter(indicator=indicator, country=country, place_key=place_key, period=parsed.text)
         .first()
     )
+    _check_status(observation.status if observation else None, parsed.text)
     if observation is None:
         observation = Observation(
             indicator=indicator,
@@ -151,7 +160,8 @@ def observation_record(
     # A corrected rejected value becomes a draft again; its rejection reason stays visible until it is resubmitted.
     observation.status = Status.DRAFT
     observation.updated_by = user
-    observation.full_clean(validate_unique=False)
+    # The related rows are given as instances: skip Django's per-foreign-key existence queries.
+    observation.full_clean(exclude=_GIVEN_RELATIONS, validate_unique=False)
     observation._history_user = user
     observation._history_door = door
     observation.save()
