@@ -182,6 +182,11 @@ def api_write_locked(s, user):
     return _refused_api(_api(user).post("/api/v1/observations/", [row], format="json"))
 
 
+def api_write_new_in_locked(s, user):
+    row = {"country": "KG", "indicator": "STUNTING", "period": "2021", "value": 11.0}
+    return _refused_api(_api(user).post("/api/v1/observations/", [row], format="json"))
+
+
 def api_submit_ids(s, user):
     return _refused_api(_api(user).post("/api/v1/observations/submit/", {"ids": [s.draft.pk]}, format="json"))
 
@@ -325,6 +330,10 @@ def import_locked(s, user):
     return _import(s, user, "KG,POU,2021,9\n")
 
 
+def import_new_in_locked(s, user):
+    return _import(s, user, "KG,STUNTING,2021,11\n")
+
+
 DOORS: dict[str, Callable] = {
     function.__name__: function
     for function in (
@@ -341,6 +350,7 @@ DOORS: dict[str, Callable] = {
         api_write,
         api_write_new,
         api_write_locked,
+        api_write_new_in_locked,
         api_submit_ids,
         api_submit_period,
         api_approve_ids,
@@ -366,6 +376,7 @@ DOORS: dict[str, Callable] = {
         import_change,
         import_new,
         import_locked,
+        import_new_in_locked,
     )
 }
 
