@@ -194,14 +194,15 @@ def _render(report: SummitReport, progress: Callable[[int], None]) -> dict[str, 
             snapshot=report.snapshot, language=report.language, version=report.version, narratives=narratives
         )
         progress(25)
-        _draw_print_charts(contents)
-        progress(40)
-        document = render_html(contents)
-        if SummitReport.Format.HTML in report.formats:
-            rendered["html"] = document.encode("utf-8")
-        if SummitReport.Format.PDF in report.formats:
-            rendered["pdf"] = render_pdf(document)
-            progress(70)
+        if {SummitReport.Format.HTML, SummitReport.Format.PDF} & set(report.formats):
+            _draw_print_charts(contents)
+            progress(40)
+            document = render_html(contents)
+            if SummitReport.Format.HTML in report.formats:
+                rendered["html"] = document.encode("utf-8")
+            if SummitReport.Format.PDF in report.formats:
+                rendered["pdf"] = render_pdf(document)
+                progress(70)
         if SummitReport.Format.DOCX in report.formats:
             word_charts = {chart.key: charts.word_svg_and_png(chart.spec) for chart in contents.charts()}
             rendered["docx"] = render_docx(contents, word_charts)
