@@ -9,6 +9,7 @@ The colour of an alert level is defined here once (`LEVEL_COLOURS`); the map, th
 report use it, and every level is also written as text next to its colour.
 """
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -146,37 +147,103 @@ def timeseries_chart(
     norm; alert periods), the indicator page (the five states on one chart) and the summit report.
     `validate=True` checks the spec against the Vega-Lite schema (the tests do; pages skip the cost).
     """
-    text = ChartText(period=_("Period"), value=unit, series=_("Series"), alert=_("Alert"))
     series = [one for one in series if any(point.value is not None for point in one.points)]
-    names = [one.name for one in series]
     palette = list(COUNTRY_COLOURS.values())
-    colours = [one.colour or palette[index % len(palette)] for index, one in enumerate(series)]
-    dashes = [[6, 4] if one.dash else [1, 0] for one in series]
-    values = [
-        {"series": one.name, "period": point.period, "date": point.start.isoformat(), "value": point.value}
-        for one in series
-        for point in one.points
-    ]
+    datasets = {
+        "lines": [
+            {"series": one.name, "period": point.period, "date": point.start.isoformat(), "value": point.value}
+            for one in series
+            for point in one.points
+        ],
+        "spans": [
+            {
+                "start": span.start.isoformat(),
+                "end": span.end.isoformat(),
+                "level": level_label(span.level),
+                "label": span.label or level_label(span.level),
+                "colour": LEVEL_COLOURS[span.level],
+            }
+            for span in spans
+        ],
+        "thresholds": [
+            {"value": threshold.value, "label": threshold.label, "colour": _threshold_colour(threshold.level)}
+            for threshold in thresholds
+        ],
+    }
+    layout = _Layout(
+        title=title,
+        unit=unit,
+        names=tuple(one.name for one in series),
+        colours=tuple(one.colour or palette[index % len(palette)] for index, one in enumerate(series)),
+        dashed=tuple(one.dash for one in series),
+        frequency=frequency,
+        periods=len({point.start for one in series for point in one.points}),
+        has_spans=bool(datasets["spans"]),
+        has_thresholds=bool(datasets["thresholds"]),
+        height=height,
+        width=width,
+        language=(get_language() or "en")[:2],
+    )
+    spec = json.loads(_layout_spec(layout))
+    spec["datasets"] = {name: rows for name, rows in datasets.items() if rows}
+    if description:
+        spec["description"] = description
+    if validate:
+        alt.LayerChart.from_dict(spec, validate=True)
+    return spec
 
-    periods = len({point.start for one in series for point in one.points})
+
+@dataclass(frozen=True)
+class _Layout:
+    """Everything about a chart except its data: the same layout recurs on every page and every state."""
+
+    title: str
+    unit: str
+    names: tuple[str, ...]
+    colours: tuple[str, ...]
+    dashed: tuple[bool, ...]
+    frequency: str
+    periods: int
+    has_spans: bool
+    has_thresholds: bool
+    height: int
+    width: int | str
+    language: str
+
+
+@lru_cache(maxsize=512)
+def _layout_spec(layout: _Layout) -> str:
+    """The Vega-Lite spec without its data (which sits in `datasets`), built with altair once per layout:
+    altair copies and validates every value it is given, which costs far more than the chart itself."""
+    text = ChartText(period=_("Period"), value=layout.unit, series=_("Series"), alert=_("Alert"))
+    names = list(layout.names)
+    dashes = [[6, 4] if dashed else [1, 0] for dashed in layout.dashed]
     x_axis = alt.X(
         "date:T",
         title=None,
         scale=alt.Scale(type="utc"),
-        axis=alt.Axis(format=_date_format(frequency), labelOverlap=True, grid=False, **_tick_count(frequency, periods)),
+        axis=alt.Axis(
+            format=_date_format(layout.frequency),
+            labelOverlap=True,
+            grid=False,
+            **_tick_count(layout.frequency, layout.periods),
+        ),
     )
     legend = alt.Legend(
         orient="bottom", direction="horizontal", symbolType="stroke", labelLimit=220, symbolStrokeWidth=2
     )
     toggle = alt.selection_point(name="legend_toggle", fields=["series"], bind="legend")
+    point_size = 14 if layout.frequency == "monthly" else 28
     lines = (
-        alt.Chart(alt.Data(values=values))
-        .mark_line(point=alt.OverlayMarkDef(size=14 if frequency == "monthly" else 28, filled=True), strokeWidth=2)
+        alt.Chart(alt.NamedData(name="lines"))
+        .mark_line(point=alt.OverlayMarkDef(size=point_size, filled=True), strokeWidth=2)
         .encode(
             x=x_axis,
-            y=alt.Y("value:Q", title=unit, scale=alt.Scale(zero=False)),
+            y=alt.Y("value:Q", title=layout.unit, scale=alt.Scale(zero=False)),
             # Colour and dash share the field and the legend, so Vega-Lite draws one legend with both.
-            color=alt.Color("series:N", title=None, scale=alt.Scale(domain=names, range=colours), legend=legend),
+            color=alt.Color(
+                "series:N", title=None, scale=alt.Scale(domain=names, range=list(layout.colours)), legend=legend
+            ),
             strokeDash=alt.StrokeDash(
                 "series:N", title=None, scale=alt.Scale(domain=names, range=dashes), legend=legend
             ),
@@ -190,20 +257,9 @@ def timeseries_chart(
         .add_params(toggle)
     )
     layers: list[alt.Chart] = []
-
-    span_values = [
-        {
-            "start": span.start.isoformat(),
-            "end": span.end.isoformat(),
-            "level": level_label(span.level),
-            "label": span.label or level_label(span.level),
-            "colour": LEVEL_COLOURS[span.level],
-        }
-        for span in spans
-    ]
-    if span_values:
+    if layout.has_spans:
         layers.append(
-            alt.Chart(alt.Data(values=span_values))
+            alt.Chart(alt.NamedData(name="spans"))
             .mark_rect(opacity=0.3)
             .encode(
                 x=alt.X("start:T", scale=alt.Scale(type="utc")),
@@ -212,13 +268,8 @@ def timeseries_chart(
                 tooltip=[alt.Tooltip("label:N", title=text.alert)],
             )
         )
-
-    threshold_values = [
-        {"value": threshold.value, "label": threshold.label, "colour": _threshold_colour(threshold.level)}
-        for threshold in thresholds
-    ]
-    if threshold_values:
-        base = alt.Chart(alt.Data(values=threshold_values))
+    if layout.has_thresholds:
+        base = alt.Chart(alt.NamedData(name="thresholds"))
         layers.append(
             base.mark_rule(strokeDash=[2, 3], strokeWidth=1.5).encode(
                 y="value:Q", color=alt.Color("colour:N", scale=None, legend=None), tooltip=["label:N", "value:Q"]
@@ -229,22 +280,25 @@ def timeseries_chart(
                 y="value:Q", x=alt.value("width"), text="label:N"
             )
         )
-
-    chart = alt.layer(*layers, lines).properties(
-        title=alt.Title(title, anchor="start", fontSize=14), height=height, width=width
+    # The spans and thresholds colour themselves (scale None); keeping each layer's colour scale and legend
+    # independent stops them from switching off the lines' legend.
+    chart = (
+        alt.layer(*layers, lines)
+        .resolve_scale(color="independent", strokeDash="independent")
+        .resolve_legend(color="independent", strokeDash="independent")
+        .properties(
+            title=alt.Title(layout.title, anchor="start", fontSize=14), height=layout.height, width=layout.width
+        )
     )
-    language = (get_language() or "en")[:2]
-    spec = chart.to_dict(validate=validate)
+    spec = chart.to_dict(validate=False)
     spec["config"] = {
         **spec.get("config", {}),
-        "locale": _locale(language),
+        "locale": _locale(layout.language),
         "font": "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'DejaVu Sans', sans-serif",
         "view": {"stroke": None},
     }
     spec["autosize"] = {"type": "fit-x", "contains": "padding"}
-    if description:
-        spec["description"] = description
-    return spec
+    return json.dumps(spec)
 
 
 def _threshold_colour(level: int | None) -> str:

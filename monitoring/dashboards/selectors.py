@@ -7,25 +7,26 @@ change (every engine run and every acknowledgement). A new approval therefore sh
 limit (`DASHBOARD_CACHE_SECONDS`) only bounds a change that bypassed both.
 """
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from statistics import mean
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Avg, Count, Max, QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from countries.models import Country
 from monitoring import charts
-from monitoring.alerts.models import Alert, Level, RegionalAlert, Score
+from monitoring.alerts.models import Alert, AlertEvent, Level, RegionalAlert, Score
 from monitoring.dashboards.geo import MapShape, map_geometry
 from monitoring.models import Indicator, Observation, Pillar
-from monitoring.periods import ANNUAL, MONTHLY, QUARTERLY, Period, parse_period, period_from_date
+from monitoring.periods import ANNUAL, MONTHLY, QUARTERLY, parse_period
 
 CACHE_SECONDS = getattr(settings, "DASHBOARD_CACHE_SECONDS", 300)
 EXCHANGE_RATE_CODE = "EXCHANGE_RATE_USD"
@@ -55,18 +56,27 @@ T = TypeVar("T")
 
 
 def data_version() -> str:
-    """Changes whenever an observation or an alert changes (two index-only queries)."""
-    latest_history = Observation.history.order_by("-history_id").values_list("history_id", flat=True).first()
-    latest_alert = Alert.objects.aggregate(latest=Max("updated_at"))["latest"]
-    latest_regional = RegionalAlert.objects.aggregate(latest=Max("updated_at"))["latest"]
-    stamps = [latest_history or 0, latest_alert.timestamp() if latest_alert else 0]
-    stamps.append(latest_regional.timestamp() if latest_regional else 0)
-    return "-".join(str(stamp) for stamp in stamps)
+    """Changes whenever an observation or an alert changes, in one round trip of index-only lookups:
+    the newest observation history row (every entry, import, approval, rejection and reopening writes
+    one), the newest alert event (raised, escalated, acknowledged, resolved ...) and the newest change of
+    a regional alert (a small table)."""
+    history = Observation.history.model._meta
+    sql = (
+        f"SELECT (SELECT MAX({history.pk.column}) FROM {history.db_table}),"
+        f" (SELECT MAX(id) FROM {AlertEvent._meta.db_table}),"
+        f" (SELECT MAX(updated_at) FROM {RegionalAlert._meta.db_table})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        latest_history, latest_event, latest_regional = cursor.fetchone()
+    regional = latest_regional.timestamp() if hasattr(latest_regional, "timestamp") else latest_regional or 0
+    return f"{latest_history or 0}-{latest_event or 0}-{regional}"
 
 
 def cached(name: str, build: Callable[[], T], *parts: Any) -> T:
     """`build()` cached per data version and language, so a page in Russian never shows English text."""
-    key = ":".join(["dashboards", name, data_version(), get_language() or "en", *(str(part) for part in parts)])
+    raw = ":".join([name, data_version(), get_language() or "en", *(str(part) for part in parts)])
+    key = "dashboards:" + hashlib.sha256(raw.encode()).hexdigest()  # short and safe for any cache backend
     return cache.get_or_set(key, build, CACHE_SECONDS)
 
 
@@ -343,12 +353,22 @@ def to_usd(series: IndicatorSeries, rates: dict[date, float]) -> IndicatorSeries
     )
 
 
-def _period(frequency: str, start: date) -> Period:
-    return period_from_date(frequency, start)
+# A chart walks thousands of periods; these two do in date arithmetic what `monitoring.periods` does with
+# full validation (the starts come from the database, already valid). A test checks they agree.
+_MONTHS_PER_STEP = {MONTHLY: 1, QUARTERLY: 3, ANNUAL: 12}
+
+
+def _period_text(frequency: str, start: date) -> str:
+    if frequency == ANNUAL:
+        return f"{start.year:04d}"
+    if frequency == QUARTERLY:
+        return f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}"
+    return f"{start.year:04d}-{start.month:02d}"
 
 
 def _shift(frequency: str, start: date, steps: int) -> date:
-    return _period(frequency, start).shift(steps).start
+    year, month0 = divmod(start.year * 12 + start.month - 1 + steps * _MONTHS_PER_STEP[frequency], 12)
+    return date(year, month0 + 1, 1)
 
 
 @dataclass
@@ -379,7 +399,7 @@ def five_year_average(series: IndicatorSeries, start: date) -> tuple[float | Non
     present = [value for value in earlier if value is not None]
     if len(present) < AVERAGE_MIN_YEARS:
         return None, len(present)
-    return mean(present), len(present)
+    return sum(present) / len(present), len(present)
 
 
 def compare(series: IndicatorSeries) -> Comparison:
@@ -388,7 +408,7 @@ def compare(series: IndicatorSeries) -> Comparison:
     latest_start = max(series.values)
     average, years = five_year_average(series, latest_start)
     return Comparison(
-        latest_period=_period(series.frequency, latest_start).text,
+        latest_period=_period_text(series.frequency, latest_start),
         latest=series.values[latest_start],
         last_year=series.values.get(_shift(series.frequency, latest_start, -STEPS_PER_YEAR[series.frequency])),
         average=average,
@@ -415,7 +435,7 @@ def _chart_periods(series: IndicatorSeries, count: int | None = None) -> list[da
 def _points(
     series: IndicatorSeries, starts: list[date], value_of: Callable[[date], float | None]
 ) -> list[charts.Point]:
-    return [charts.Point(_period(series.frequency, start).text, start, value_of(start)) for start in starts]
+    return [charts.Point(_period_text(series.frequency, start), start, value_of(start)) for start in starts]
 
 
 def _alert_spans(alert_levels: dict[date, int], frequency: str) -> list[charts.Span]:

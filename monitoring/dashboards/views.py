@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -29,9 +30,16 @@ ALERTS_PER_PAGE = 50
 EXPORT_MAX_ROWS = 100_000  # far above the region's alerts in a decade; keeps a runaway export bounded
 
 
+def _cached_page(**context) -> dict:
+    """The public pages' main content is the same for every reader of a language, so the templates cache
+    it as a fragment keyed by the data version (`{% cache %}`); the page data is a lazy object that is
+    only built (or read from the data cache) when the fragment is not cached."""
+    return {"data_version": selectors.data_version(), "cache_seconds": selectors.CACHE_SECONDS, **context}
+
+
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboards/overview.html", {"overview": selectors.overview(), "chart_library": False})
+    return render(request, "dashboards/overview.html", _cached_page(overview=SimpleLazyObject(selectors.overview)))
 
 
 def _currency(request: HttpRequest) -> str:
@@ -41,16 +49,19 @@ def _currency(request: HttpRequest) -> str:
 @require_GET
 def country_detail(request: HttpRequest, iso2: str) -> HttpResponse:
     country = get_object_or_404(Country, iso2=iso2.upper())
-    page = selectors.country_page(country=country, currency=_currency(request))
-    return render(request, "dashboards/country.html", {"page": page, "chart_library": True})
+    currency = _currency(request)
+    page = SimpleLazyObject(lambda: selectors.country_page(country=country, currency=currency))
+    return render(request, "dashboards/country.html", _cached_page(country=country, currency=currency, page=page))
 
 
 @require_GET
 def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     indicator = get_object_or_404(Indicator, code=code.upper())
-    page = selectors.indicator_page(indicator=indicator)
+    page = SimpleLazyObject(lambda: selectors.indicator_page(indicator=indicator))
     indicators = Indicator.objects.order_by("pillar", "sort_order", "code").only("code", "name_en", "name_ru", "pillar")
-    return render(request, "dashboards/indicator.html", {"page": page, "indicators": indicators, "chart_library": True})
+    return render(
+        request, "dashboards/indicator.html", _cached_page(indicator=indicator, page=page, indicators=indicators)
+    )
 
 
 @require_GET

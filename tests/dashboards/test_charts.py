@@ -39,8 +39,8 @@ def test_timeseries_spec_is_valid_vega_lite_with_tooltips_and_a_legend_toggle():
     assert [tip["field"] for tip in line_layer["encoding"]["tooltip"]] == ["series", "period", "value"]
     assert line_layer["encoding"]["color"]["scale"]["domain"] == ["Observed", "Seasonal norm"]
     assert len(spec["layer"]) == 4  # span, threshold rule, threshold label, lines
-    values = spec["layer"][-1]["data"]["values"] if "data" in spec["layer"][-1] else spec["data"]["values"]
-    assert {"series": "Observed", "period": "2023-03", "date": "2023-03-01", "value": None} in values
+    assert [layer["data"]["name"] for layer in spec["layer"]] == ["spans", "thresholds", "thresholds", "lines"]
+    assert {"series": "Observed", "period": "2023-03", "date": "2023-03-01", "value": None} in spec["datasets"]["lines"]
 
 
 def test_series_without_any_value_is_left_out_of_the_legend():

@@ -89,9 +89,9 @@ def test_country_chart_draws_observed_last_year_norm_thresholds_and_alert_period
     panel = next(panel for panel in page.panels if panel.indicator.code == "STUNTING")
     lines = panel.spec["layer"][-1]["encoding"]["color"]["scale"]["domain"]
     assert lines == ["Observed", "Same period last year", "5-year average"]
-    layer_data = [layer.get("data", {}).get("values", []) for layer in panel.spec["layer"]]
-    assert [row["value"] for row in layer_data[1]] == [10.0, 20.0, 30.0]  # WHO/UNICEF stunting bands
-    assert layer_data[0] == [
+    datasets = panel.spec["datasets"]
+    assert [row["value"] for row in datasets["thresholds"]] == [10.0, 20.0, 30.0]  # WHO/UNICEF stunting bands
+    assert datasets["spans"] == [
         {"start": "2024-01-01", "end": "2025-01-01", "level": "emergency", "label": "emergency", "colour": "#c80000"}
     ]
     # and the comparison is last year and the mean of the five previous years
@@ -409,3 +409,19 @@ def test_pages_in_russian_use_russian_names(client, reference, scene):
     # then the states carry their Russian names from the database, and the html is marked Russian
     assert reference.kg.name_ru in html and reference.kz.name_ru in html
     assert '<html lang="ru">' in html
+
+
+@pytest.mark.parametrize("frequency, text", [("monthly", "2023-11"), ("quarterly", "2023-Q4"), ("annual", "2023")])
+def test_fast_period_arithmetic_agrees_with_the_periods_module(frequency, text):
+    # given a period as monitoring.periods reads it
+    from monitoring.periods import parse_period
+
+    period = parse_period(text, frequency)
+
+    # when shifted both ways by the dashboards' date arithmetic
+    for steps in (-61, -12, -5, -1, 0, 1, 3, 14):
+        shifted = selectors._shift(frequency, period.start, steps)
+
+        # then it lands where Period.shift lands, written the same way
+        assert shifted == period.shift(steps).start
+        assert selectors._period_text(frequency, shifted) == period.shift(steps).text

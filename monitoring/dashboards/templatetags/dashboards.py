@@ -5,7 +5,7 @@ import math
 from django import template
 from django.utils.formats import number_format
 
-from monitoring import charts
+from monitoring import charts, permissions
 
 register = template.Library()
 
@@ -46,3 +46,9 @@ def level_word(level: int | None) -> str:
 @register.filter
 def level_css(level: int | None) -> str:
     return f"level-{'none' if level is None else level}"
+
+
+@register.filter
+def can_use_entry(user) -> bool:
+    """Show the data-entry links only to those the entry pages let in (clerks, approvers, analysts)."""
+    return permissions.can_use_entry(user)
