@@ -192,6 +192,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status`; name each choice set after its model in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ObservationStatusEnum": "monitoring.models.Observation.Status",
+        "ImportBatchStatusEnum": "monitoring.models.ImportBatch.Status",
+        "AlertStatusEnum": "monitoring.alerts.models.Alert.Status",
+    },
 }
 
 LOGGING = {
