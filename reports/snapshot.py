@@ -9,6 +9,7 @@ content even after the database has changed, and every number can be traced back
 
 import hashlib
 import json
+from collections import Counter
 from typing import Any
 
 from django.db.models import Count
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from countries.models import Country
 from monitoring.alerts.models import Alert, AlertRule, RegionalAlert, Score
 from monitoring.models import Indicator, Observation
+from monitoring.selectors import completeness_for
 
 SCHEMA_VERSION = 1
 # Years before the report year kept in the snapshot: one for year-on-year change, the rest so a chart
@@ -67,16 +69,15 @@ def snapshot_take(*, year: int, language: str = "en") -> dict[str, Any]:
         .values_list("id", "indicator_id", "country_id", "period", "value", "flag")
     ]
 
-    # Completeness and approval status of the report year: distinct national periods per status, and
-    # every place's rows per status (what is still waiting for approval).
-    completeness = [
-        [iso2_by_id[row["country_id"]], code_by_id[row["indicator_id"]], row["status"], row["periods"]]
-        for row in Observation.objects.national()
-        .filter(period_start__year=year)
-        .values("country_id", "indicator_id", "status")
-        .annotate(periods=Count("period", distinct=True))
-        .order_by("country_id", "indicator_id", "status")
-    ]
+    # Completeness of the report year, with the data-entry pages' own definition (monitoring.selectors):
+    # national periods of every entered indicator, counted per status.
+    completeness = []
+    for country in Country.objects.order_by("name_en"):
+        for row in completeness_for(country, year).rows:
+            by_status = Counter(cell.status for cell in row.cells if cell.status)
+            completeness.extend(
+                [country.iso2, row.indicator.code, status, number] for status, number in sorted(by_status.items())
+            )
     approval = [
         [iso2_by_id[row["country_id"]], row["status"], row["rows"]]
         for row in Observation.objects.filter(period_start__year=year)
