@@ -439,6 +439,11 @@ def _write_scores(scores: pd.DataFrame, scope_rows: list, since: date | None) ->
         _create_temp_tables(cursor)
         _load_temp(cursor, "tmp_alert_scope", scope, ["rule_id", "indicator_id", "country_id", "place_key", "since"])
         _load_temp(cursor, "tmp_alert_score", rows, SCORE_WRITE_COLUMNS)
+        # The anti-join that deletes vanished scores looks rows up by their natural key (built after the load).
+        cursor.execute(
+            "CREATE INDEX tmp_alert_score_key ON tmp_alert_score (rule_id, indicator_id, country_id, place_key, period)"
+        )
+        cursor.execute("ANALYZE tmp_alert_score")
         columns = ", ".join(SCORE_WRITE_COLUMNS)
         updates = ", ".join(f"{column} = excluded.{column}" for column in [*SCORE_COMPARED, "inputs", "computed_at"])
         changed_condition = " OR ".join(f"{table}.{column} {distinct} excluded.{column}" for column in SCORE_COMPARED)
