@@ -76,3 +76,10 @@ def test_health_endpoint_answers(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_an_unknown_api_address_answers_the_json_error_shape(client):
+    response = client.get("/api/v1/no-such-endpoint/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
