@@ -23,7 +23,8 @@ from django.utils.translation import gettext as _
 
 from countries.models import Country
 from monitoring import charts
-from monitoring.alerts.models import Alert, AlertEvent, Level, RegionalAlert, Score
+from monitoring.alerts.models import Alert, AlertEvent, AlertRule, Level, Method, RegionalAlert, Score
+from monitoring.alerts.selectors import alert_sentence, class_label, country_status_all
 from monitoring.dashboards.geo import MapShape, map_geometry
 from monitoring.models import Indicator, Observation, Pillar
 from monitoring.periods import ANNUAL, MONTHLY, QUARTERLY, parse_period
@@ -38,16 +39,6 @@ CHART_PERIODS = {MONTHLY: 72, QUARTERLY: 24, ANNUAL: 40}
 STEPS_PER_YEAR = {MONTHLY: 12, QUARTERLY: 4, ANNUAL: 1}
 # A 5-year average needs at least three of the five years, otherwise it is not shown.
 AVERAGE_MIN_YEARS = 3
-
-# Published bands drawn on the charts of indicators that have them (METHODS.md, section 3): the lower
-# limit of each class and the unified level it maps to.
-PUBLISHED_BANDS: dict[str, list[tuple[float, int]]] = {
-    # WHO/UNICEF 2018 prevalence thresholds (de Onis et al. 2019): medium, high, very high.
-    "WASTING": [(5.0, 1), (10.0, 2), (15.0, 3)],
-    "STUNTING": [(10.0, 1), (20.0, 2), (30.0, 3)],
-    # WFP CARI food expenditure share: 50-<65, 65-<75, >= 75 %.
-    "FOOD_EXP_SHARE": [(50.0, 1), (65.0, 2), (75.0, 3)],
-}
 
 T = TypeVar("T")
 
@@ -89,61 +80,8 @@ def level_cell(level: int | None) -> dict[str, Any]:
 
 
 def _country_status_all() -> dict[str, dict[str, Any]]:
-    try:  # the engine's one definition of a status (monitoring.alerts.selectors)
-        from monitoring.alerts.selectors import country_status_all
-    except ImportError:
-        return _status_from_open_alerts()
+    """The engine's one definition of a state's status (METHODS.md: latest period, highest pillar)."""
     return country_status_all()
-
-
-def _status_from_open_alerts() -> dict[str, dict[str, Any]]:
-    """Stand-in until the engine's selector exists: the highest open level per state and pillar; a pillar
-    with scores but no open alert is normal; one with neither has no data."""
-    status: dict[str, dict[str, Any]] = {
-        iso2: {"overall": None, "pillars": dict.fromkeys(Pillar.values), "period": None}
-        for iso2 in Country.objects.values_list("iso2", flat=True)
-    }
-    scored = (
-        Score.objects.scored().values("country__iso2", "indicator__pillar").annotate(period=Max("period")).order_by()
-    )
-    for row in scored:
-        entry = status[row["country__iso2"]]
-        entry["pillars"][row["indicator__pillar"]] = 0
-        entry["period"] = max(filter(None, [entry["period"], row["period"]]))
-    alerted = Alert.objects.open().values("country__iso2", "pillar").annotate(level=Max("level")).order_by()
-    for row in alerted:
-        status[row["country__iso2"]]["pillars"][row["pillar"]] = row["level"]
-    for entry in status.values():
-        levels = [level for level in entry["pillars"].values() if level is not None]
-        entry["overall"] = max(levels) if levels else None
-    return status
-
-
-def alert_sentence(alert: Alert | RegionalAlert) -> str:
-    try:  # the engine's localized sentence (monitoring.alerts.selectors)
-        from monitoring.alerts.selectors import alert_sentence as engine_sentence
-    except ImportError:
-        return _fallback_sentence(alert)
-    return engine_sentence(alert)
-
-
-def _fallback_sentence(alert: Alert | RegionalAlert) -> str:
-    if isinstance(alert, RegionalAlert):
-        return _("%(kind)s, %(indicator)s, %(period)s: %(level)s") % {
-            "kind": alert.get_kind_display(),
-            "indicator": alert.indicator.name,
-            "period": alert.period,
-            "level": charts.level_label(alert.level),
-        }
-    score = "" if alert.score is None else f" {alert.score:.2f}"
-    return _("%(indicator)s, %(place)s, %(period)s: %(method)s%(score)s, %(level)s") % {
-        "indicator": alert.indicator.name,
-        "place": place_name(alert),
-        "period": alert.period,
-        "method": alert.get_method_display(),
-        "score": score,
-        "level": charts.level_label(alert.level),
-    }
 
 
 def place_name(alert: Alert) -> str:
@@ -465,11 +403,20 @@ def _alert_levels(country_ids: Iterable[int], indicator_ids: Iterable[int]) -> d
     return levels
 
 
-def thresholds_for(indicator: Indicator) -> list[charts.Threshold]:
-    return [
-        charts.Threshold(value=limit, label=f"{charts.level_label(level)} ≥ {limit:g}", level=level)
-        for limit, level in PUBLISHED_BANDS.get(indicator.code, [])
-    ]
+def band_thresholds() -> dict[str, list[charts.Threshold]]:
+    """The limits the engine's active threshold-band rules use (METHODS.md section 3, stored as rule
+    parameters an analyst can change), per indicator code: the lower limit of each class from "watch" up.
+    The charts draw what the engine applies, never a second copy of the numbers."""
+    thresholds: dict[str, list[charts.Threshold]] = {}
+    for parameters in AlertRule.objects.active().filter(method=Method.BANDS).values_list("parameters", flat=True):
+        for code, bands in ((parameters or {}).get("bands") or {}).items():
+            lower = None
+            for upper, name, level in bands:
+                if lower is not None and level and level >= 1:
+                    label = f"{class_label(name)} ≥ {lower:g}"
+                    thresholds.setdefault(code, []).append(charts.Threshold(value=lower, label=label, level=level))
+                lower = upper
+    return thresholds
 
 
 def unit_label(indicator: Indicator, series: IndicatorSeries | None = None) -> str:
@@ -515,6 +462,7 @@ def _build_country_page(*, country: Country, currency: str) -> CountryPage:
     pillar_levels = status.get("pillars") or {}
     key_indicators = list(Indicator.objects.filter(is_key=True).order_by("pillar", "sort_order", "code"))
     series_by_key = _approved_series([country], key_indicators)
+    bands = band_thresholds()
     has_prices = any(indicator.category == Indicator.Category.PRICE for indicator in key_indicators)
     rates = _exchange_rates([country]).get(country.pk, {}) if currency == "usd" else {}
     levels = _alert_levels([country.pk], [indicator.pk for indicator in key_indicators])
@@ -550,7 +498,7 @@ def _build_country_page(*, country: Country, currency: str) -> CountryPage:
                             % {"count": series.missing_rates},
                         ]
                     ).strip()
-        panels.append(_country_panel(series, levels.get((country.pk, indicator.pk), {}), note))
+        panels.append(_country_panel(series, levels.get((country.pk, indicator.pk), {}), note, bands))
     alerts = alerts_with_relations(Alert.objects.open().for_country(country)).order_by("-level", "-period_start")
     open_alerts = list(alerts[:COUNTRY_OPEN_ALERTS])
     return CountryPage(
@@ -569,7 +517,9 @@ def _build_country_page(*, country: Country, currency: str) -> CountryPage:
     )
 
 
-def _country_panel(series: IndicatorSeries, alert_levels: dict[date, int], note: str) -> IndicatorPanel:
+def _country_panel(
+    series: IndicatorSeries, alert_levels: dict[date, int], note: str, bands: dict[str, list[charts.Threshold]]
+) -> IndicatorPanel:
     indicator = series.indicator
     frequency = series.frequency
     starts = _chart_periods(series, CHART_PERIODS[frequency])
@@ -596,7 +546,7 @@ def _country_panel(series: IndicatorSeries, alert_levels: dict[date, int], note:
         title=indicator.name,
         unit=unit,
         series=lines,
-        thresholds=thresholds_for(indicator),
+        thresholds=bands.get(indicator.code, []),
         spans=spans,
         frequency=frequency,
         description=_("%(indicator)s in %(country)s, %(unit)s")
@@ -632,6 +582,7 @@ def indicator_page(*, indicator: Indicator) -> IndicatorPage:
 def _build_indicator_page(*, indicator: Indicator) -> IndicatorPage:
     countries = list(Country.objects.order_by("name_en"))
     series_by_key = _approved_series(countries, [indicator])
+    bands = band_thresholds()
     in_usd = indicator.category == Indicator.Category.PRICE
     rates = _exchange_rates(countries) if in_usd else {}
     open_levels = _latest_open_levels(indicator)
@@ -667,7 +618,7 @@ def _build_indicator_page(*, indicator: Indicator) -> IndicatorPage:
             title=indicator.name,
             unit=indicator.unit.replace("LCU", "USD") if in_usd else indicator.unit,
             series=lines,
-            thresholds=thresholds_for(indicator),
+            thresholds=bands.get(indicator.code, []),
             frequency=indicator.frequency,
             height=320,
             description=_("%(indicator)s in the five states") % {"indicator": indicator.name},

@@ -1,18 +1,24 @@
 """The public pages (overview, country, indicator, alerts) and the alert actions: parse, call, render."""
 
 import csv
+import hashlib
+from functools import wraps
 from io import BytesIO
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from openpyxl import Workbook
@@ -30,16 +36,60 @@ ALERTS_PER_PAGE = 50
 EXPORT_MAX_ROWS = 100_000  # far above the region's alerts in a decade; keeps a runaway export bounded
 
 
-def _cached_page(**context) -> dict:
+# A visitor without an account gets the whole page from the cache; only the CSRF token of the language
+# switch differs per visitor, so the cached page holds this placeholder and each response gets its own.
+CSRF_PLACEHOLDER = "__dashboards_csrf_token__"
+
+
+def _cached_page(request: HttpRequest, **context) -> dict:
     """The public pages' main content is the same for every reader of a language, so the templates cache
     it as a fragment keyed by the data version (`{% cache %}`); the page data is a lazy object that is
     only built (or read from the data cache) when the fragment is not cached."""
-    return {"data_version": selectors.data_version(), "cache_seconds": selectors.CACHE_SECONDS, **context}
+    version = getattr(request, "dashboards_data_version", None) or selectors.data_version()
+    context = {"data_version": version, "cache_seconds": selectors.CACHE_SECONDS, **context}
+    if getattr(request, "dashboards_csrf_placeholder", False):
+        context["csrf_token"] = CSRF_PLACEHOLDER
+    return context
+
+
+def _anonymous_visitor(request: HttpRequest) -> bool:
+    """No account, no session and no pending message: the page is the same for every such visitor."""
+    return (
+        not request.user.is_authenticated
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and "messages" not in request.COOKIES
+    )
+
+
+def public_page(view):
+    """Serve anonymous visitors the whole page from the cache, keyed by path, currency, language and data
+    version (one query); everyone else gets it rendered around the cached main content."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not _anonymous_visitor(request):
+            return view(request, *args, **kwargs)
+        request.dashboards_data_version = selectors.data_version()
+        raw_key = "|".join([request.path, _currency(request), get_language() or "en", request.dashboards_data_version])
+        key = "dashboards:page:" + hashlib.sha256(raw_key.encode()).hexdigest()
+        html = cache.get(key)
+        if html is None:
+            request.dashboards_csrf_placeholder = True
+            response = view(request, *args, **kwargs)
+            if response.status_code != 200:
+                return response
+            html = response.content.decode()
+            cache.set(key, html, selectors.CACHE_SECONDS)
+        return HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)))
+
+    return wrapper
 
 
 @require_GET
+@public_page
 def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboards/overview.html", _cached_page(overview=SimpleLazyObject(selectors.overview)))
+    context = _cached_page(request, overview=SimpleLazyObject(selectors.overview))
+    return render(request, "dashboards/overview.html", context)
 
 
 def _currency(request: HttpRequest) -> str:
@@ -47,20 +97,26 @@ def _currency(request: HttpRequest) -> str:
 
 
 @require_GET
+@public_page
 def country_detail(request: HttpRequest, iso2: str) -> HttpResponse:
     country = get_object_or_404(Country, iso2=iso2.upper())
     currency = _currency(request)
     page = SimpleLazyObject(lambda: selectors.country_page(country=country, currency=currency))
-    return render(request, "dashboards/country.html", _cached_page(country=country, currency=currency, page=page))
+    return render(
+        request, "dashboards/country.html", _cached_page(request, country=country, currency=currency, page=page)
+    )
 
 
 @require_GET
+@public_page
 def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     indicator = get_object_or_404(Indicator, code=code.upper())
     page = SimpleLazyObject(lambda: selectors.indicator_page(indicator=indicator))
     indicators = Indicator.objects.order_by("pillar", "sort_order", "code").only("code", "name_en", "name_ru", "pillar")
     return render(
-        request, "dashboards/indicator.html", _cached_page(indicator=indicator, page=page, indicators=indicators)
+        request,
+        "dashboards/indicator.html",
+        _cached_page(request, indicator=indicator, page=page, indicators=indicators),
     )
 
 

@@ -86,3 +86,25 @@ def test_vendored_chart_library_is_committed_and_matches_the_installed_converter
     head = bundle.read_text(encoding="utf-8")[:400]
     assert "Vega-Lite 6.4" in head and "vl-convert-python" in head
     assert "window.vegaEmbed" in bundle.read_text(encoding="utf-8")[-400:]
+
+
+@pytest.mark.parametrize("url", ["/", "/country/KG/", "/indicator/CPI_FOOD/"])
+def test_anonymous_visitors_get_the_cached_page_in_one_query_with_their_own_csrf_token(
+    client, scene, django_assert_num_queries, url
+):
+    # given the page was served once
+    first = client.get(url)
+    client.cookies.clear()
+
+    # when another visitor asks for it
+    with django_assert_num_queries(1):  # the data version
+        second = client.get(url)
+
+    # then the content is the same but the language switch carries a token of their own, not a placeholder
+    tokens = [
+        re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+        for page in (first, second)
+    ]
+    assert tokens[0] != tokens[1]
+    assert "__dashboards_csrf_token__" not in second.content.decode()
+    assert second.cookies["csrftoken"].value
