@@ -246,10 +246,17 @@ class Observation(models.Model):
         ABOVE = ">", _("above the value (published as “>”)")
         ESTIMATED = "E", _("estimated")
 
-    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="observations")
-    country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="observations")
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Every index costs each bulk import, so only those that queries use are kept: the unique constraint
+    # leads with the indicator, obs_country_indicator_start with the country; no query filters on the
+    # other keys alone.
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="observations", db_index=False)
+    country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="observations", db_index=False)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    market = models.ForeignKey(
+        Market, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
     place_key = models.CharField(_("place key"), max_length=80, blank=True, default="", editable=False)
     period = models.CharField(_("period"), max_length=7)
     period_start = models.DateField(_("period start"), editable=False)
@@ -260,18 +267,22 @@ class Observation(models.Model):
     comment = models.TextField(_("comment"), blank=True)
     rejection_reason = models.TextField(_("rejection reason"), blank=True)
     import_batch = models.ForeignKey(
-        ImportBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="observations"
+        ImportBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="observations", db_index=False
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(bases=[AuditDoor], excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        bases=[AuditDoor],
+        excluded_fields=["updated_at"],
+        no_db_index=["indicator", "country", "region", "market", "import_batch", "created_by", "updated_by"],
+    )
     objects = ObservationQuerySet.as_manager()
 
     class Meta:
