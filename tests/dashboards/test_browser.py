@@ -122,7 +122,7 @@ def test_chart_shows_values_on_hover_and_legend_toggles_a_series(page, live_serv
     page.wait_for_selector("#chart-STUNTING svg.marks")
 
     # when the pointer rests on the latest point of a line
-    point = chart.locator("g.mark-symbol path").last
+    point = chart.locator("g.mark-symbol.role-mark path").last
     point.hover(force=True)
 
     # then the tooltip names the series and the period
@@ -134,7 +134,7 @@ def test_chart_shows_values_on_hover_and_legend_toggles_a_series(page, live_serv
     )
 
     # when a legend entry is clicked, the other lines fade
-    chart.locator("g.role-legend-symbol path").first.click()
+    chart.locator("g.role-legend-label text").first.click()
     page.wait_for_timeout(300)
     opacities = chart.locator("g.mark-line path").evaluate_all("paths => paths.map(p => p.getAttribute('opacity'))")
     assert any(opacity is not None and float(opacity) < 0.5 for opacity in opacities)
