@@ -40,7 +40,10 @@ def test_timeseries_spec_is_valid_vega_lite_with_tooltips_and_a_legend_toggle():
     assert line_layer["encoding"]["color"]["scale"]["domain"] == ["Observed", "Seasonal norm"]
     assert len(spec["layer"]) == 4  # span, threshold rule, threshold label, lines
     assert [layer["data"]["name"] for layer in spec["layer"]] == ["spans", "thresholds", "thresholds", "lines"]
-    assert {"series": "Observed", "period": "2023-03", "date": "2023-03-01", "value": None} in spec["datasets"]["lines"]
+    observed_row = spec["datasets"]["lines"][0]
+    assert observed_row["series"] == "Observed"
+    assert observed_row["period"][2] == "2023-03" and observed_row["date"][2] == "2023-03-01"
+    assert observed_row["value"] == [10, 11, None, 13]  # a missing month stays missing: the line breaks
 
 
 def test_series_without_any_value_is_left_out_of_the_legend():
