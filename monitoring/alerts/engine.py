@@ -9,6 +9,7 @@ same data changes nothing, which is what makes the Celery tasks safe to redelive
 """
 
 import io
+import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,7 +28,7 @@ from monitoring.alerts.methods.bands import band_scores, rise_scores
 from monitoring.alerts.methods.common import Insufficient
 from monitoring.alerts.methods.ifpa import ifpa_scores, real_prices
 from monitoring.alerts.methods.ratios import derive
-from monitoring.alerts.models import Alert, AlertEvent, AlertRule, Method, Score, SeriesState
+from monitoring.alerts.models import Alert, AlertEvent, AlertRule, Level, Method, Score, SeriesState
 from monitoring.formulas import formula_codes
 from monitoring.models import Indicator, Observation
 
@@ -302,12 +303,8 @@ def compute(
 
     with transaction.atomic():
         mark = time.perf_counter()
-        changed, deleted = _write_scores(scores, scope_rows, since)
-        summary.scores_changed, summary.scores_deleted = changed, deleted
+        summary.scores_changed, summary.scores_deleted = _write_series(scores, scope_rows, since, timings)
         timings["write_scores"] = round(time.perf_counter() - mark, 3)
-        mark = time.perf_counter()
-        _write_series_states(scores, scope_rows)
-        timings["write_states"] = round(time.perf_counter() - mark, 3)
         mark = time.perf_counter()
         notify_ids = _converge_alerts(scores, scope_rows, since, summary)
         timings["alerts"] = round(time.perf_counter() - mark, 3)
@@ -368,7 +365,18 @@ SCORE_WRITE_COLUMNS = [
     "inputs",
     "computed_at",
 ]
-SCORE_COMPARED = ["value", "score", "method_class", "level", "insufficient_reason", "region_id", "market_id"]
+# What a series' fingerprint covers: when none of it changed, the series' score rows are left alone.
+FINGERPRINT_COLUMNS = [
+    "period",
+    "value",
+    "score",
+    "method_class",
+    "level",
+    "insufficient_reason",
+    "region_id",
+    "market_id",
+    "basis",
+]
 
 
 def _score_table(scores: pd.DataFrame) -> pd.DataFrame:
@@ -382,7 +390,7 @@ def _score_table(scores: pd.DataFrame) -> pd.DataFrame:
             "market_id": scores["market_id"].astype("Int64"),
             "place_key": scores["place_key"],
             "period": scores["period"],
-            "period_start": scores["period_start"].dt.strftime("%Y-%m-%d"),
+            "period_start": scores["period_start"],
             "value": scores["value"].astype(float).round(10),
             "score": scores["score"].astype(float).round(10),
             "method_class": scores["method_class"].fillna(""),
@@ -392,80 +400,183 @@ def _score_table(scores: pd.DataFrame) -> pd.DataFrame:
     )
     basis = scores["basis"].fillna("")
     table["inputs"] = np.where(basis == "", "{}", '{"prices": "' + basis + '"}')
-    table["computed_at"] = timezone.now().isoformat()
+    table["computed_at"] = pd.Timestamp(timezone.now())
     return table
 
 
-def _create_temp_tables(cursor) -> None:
-    cursor.execute("DROP TABLE IF EXISTS tmp_alert_scope")
-    cursor.execute("DROP TABLE IF EXISTS tmp_alert_score")
-    cursor.execute(
-        "CREATE TEMPORARY TABLE tmp_alert_scope (rule_id bigint, indicator_id bigint, country_id bigint, "
-        "place_key varchar(80), since date)"
+def _fingerprints(scores: pd.DataFrame) -> pd.Series:
+    """A 64-bit fingerprint (hex) of each series' score rows, indexed by the series key."""
+    columns = scores[FINGERPRINT_COLUMNS].copy()
+    columns["score"] = columns["score"].astype(float).round(10)
+    columns["value"] = columns["value"].astype(float).round(10)
+    columns["level"] = columns["level"].astype(float)
+    row_hashes = pd.util.hash_pandas_object(columns, index=False).to_numpy()
+    codes = scores.groupby(SERIES, sort=False).ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    combined = np.bitwise_xor.reduceat(row_hashes[order], starts)
+    keys = scores.iloc[order[starts]][SERIES]
+    index = pd.MultiIndex.from_arrays(
+        [
+            keys["rule_id"].astype("int64").to_numpy(),
+            keys["indicator_id"].astype("int64").to_numpy(),
+            keys["country_id"].astype("int64").to_numpy(),
+            keys["place_key"].astype(object).to_numpy(),
+        ],
+        names=SERIES,
     )
-    json_type = "jsonb" if connection.vendor == "postgresql" else "text"
-    cursor.execute(
-        "CREATE TEMPORARY TABLE tmp_alert_score (rule_id bigint, method varchar(30), indicator_id bigint, "
-        "country_id bigint, region_id bigint, market_id bigint, place_key varchar(80), period varchar(7), "
-        f"period_start date, value double precision, score double precision, method_class varchar(40), "
-        f"level smallint, insufficient_reason varchar(200), inputs {json_type}, computed_at timestamp with time zone)"
-    )
+    return pd.Series([f"{value:016x}" for value in combined], index=index)
 
 
-def _load_temp(cursor, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
+# PostgreSQL types of the columns the engine bulk-loads (binary COPY needs them).
+COPY_TYPES = {
+    "rule_id": "int8", "indicator_id": "int8", "country_id": "int8", "region_id": "int8", "market_id": "int8",
+    "method": "varchar", "pillar": "varchar", "place_key": "varchar", "period": "varchar", "method_class": "varchar",
+    "insufficient_reason": "varchar", "status": "varchar", "acknowledgement_note": "text", "resolution_note": "text",
+    "period_start": "date", "value": "float8", "score": "float8", "level": "int2", "inputs": "jsonb",
+    "message_params": "jsonb", "computed_at": "timestamptz", "raised_at": "timestamptz", "updated_at": "timestamptz",
+    "resolved_at": "timestamptz",
+}  # fmt: skip
+
+
+def _column_values(series: pd.Series, postgres: bool) -> list:
+    """A column as Python values for the database: None for missing, dates as dates (ISO text on SQLite),
+    timestamps as aware datetimes."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        values = [None if pd.isna(value) else value.to_pydatetime() for value in series]
+        if not postgres:
+            values = [None if value is None else connection.ops.adapt_datetimefield_value(value) for value in values]
+        return values
+    if pd.api.types.is_datetime64_any_dtype(series):
+        values = series.to_numpy().astype("datetime64[D]")
+        return list(values.astype(object) if postgres else values.astype(str))
+    if pd.api.types.is_float_dtype(series.dtype) and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+        array = series.to_numpy()
+        return list(np.where(np.isnan(array), None, array.astype(object)))
+    values = series.astype(object).to_numpy()
+    missing = pd.isna(series).to_numpy()
+    if missing.any():
+        values = values.copy()
+        values[missing] = None
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return [None if value is None else int(value) for value in values]
+    return list(values)
+
+
+def _load_rows(cursor, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
+    """Bulk-load rows: binary COPY on PostgreSQL (several times faster than CSV from pandas), executemany
+    elsewhere."""
     if frame.empty:
         return
-    if connection.vendor == "postgresql":
-        buffer = frame[columns].to_csv(index=False, header=False, na_rep="\\N")
+    postgres = connection.vendor == "postgresql"
+    rows = zip(*(_column_values(frame[column], postgres) for column in columns), strict=True)
+    if postgres:
         raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
-            copy.write(buffer)
+        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([COPY_TYPES[column] for column in columns])
+            for row in rows:
+                copy.write_row(row)
     else:
-        rows = frame[columns].astype(object).where(frame[columns].notna(), None).itertuples(index=False, name=None)
         placeholders = ", ".join(["%s"] * len(columns))
         cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows))
 
 
-def _write_scores(scores: pd.DataFrame, scope_rows: list, since: date | None) -> tuple[int, int]:
-    """Upsert the run's scores (rewriting only rows that changed) and delete the scope's other scores."""
-    table = Score._meta.db_table
-    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
-    scope = pd.DataFrame(scope_rows, columns=["rule_id", "indicator_id", "country_id", "place_key"]).drop_duplicates()
-    scope["since"] = since.isoformat() if since else None
-    rows = _score_table(scores) if len(scores) else pd.DataFrame(columns=SCORE_WRITE_COLUMNS)
+def _series_table(cursor, keys: list[tuple]) -> None:
+    cursor.execute("DROP TABLE IF EXISTS tmp_alert_series")
+    cursor.execute(
+        "CREATE TEMPORARY TABLE tmp_alert_series (rule_id bigint, indicator_id bigint, country_id bigint, "
+        "place_key varchar(80))"
+    )
+    _load_rows(cursor, "tmp_alert_series", pd.DataFrame(keys, columns=SERIES), SERIES)
+
+
+def _write_series(scores: pd.DataFrame, scope_rows: list, since: date | None, timings: dict) -> tuple[int, int]:
+    """Converge the score rows and series states of the run's scope on the new scores.
+
+    A series whose fingerprint is unchanged is not touched (the nightly recompute writes almost nothing);
+    a changed series has its rows replaced (from `since` on, when given); a series that vanished (its
+    values were withdrawn, the rule no longer applies) loses its rows and state. Returns (rows written,
+    series removed)."""
+    mark = time.perf_counter()
+    existing = {
+        (rule_id, indicator_id, country_id, place_key): fingerprint
+        for rule_id, indicator_id, country_id, place_key, fingerprint in SeriesState.objects.filter(
+            _scope_q(scope_rows)
+        ).values_list(*SERIES, "scores_hash")
+    }
+    fingerprints = _fingerprints(scores) if len(scores) else pd.Series(dtype=object)
+    changed = [key for key, fingerprint in fingerprints.items() if existing.get(key) != fingerprint]
+    removed = [key for key in existing if key not in fingerprints.index]
+    timings["scores_compare"] = round(time.perf_counter() - mark, 3)
+    if not changed and not removed:
+        return 0, 0
+
+    mark = time.perf_counter()
+    if changed:
+        changed_mask = pd.MultiIndex.from_frame(scores[SERIES]).isin(changed)
+        changed_scores = scores[changed_mask]
+    else:
+        changed_scores = scores.iloc[0:0]
+    rows = _score_table(changed_scores) if len(changed_scores) else pd.DataFrame(columns=SCORE_WRITE_COLUMNS)
     if since is not None and len(rows):
-        rows = rows[rows["period_start"] >= since.isoformat()]
+        rows = rows[rows["period_start"] >= pd.Timestamp(since)]
+    timings["scores_prepare"] = round(time.perf_counter() - mark, 3)
+
+    mark = time.perf_counter()
+    table = Score._meta.db_table
+    state_table = SeriesState._meta.db_table
+    join = (
+        "JOIN tmp_alert_series t ON s.rule_id = t.rule_id AND s.indicator_id = t.indicator_id "
+        "AND s.country_id = t.country_id AND s.place_key = t.place_key"
+    )
     with connection.cursor() as cursor:
-        _create_temp_tables(cursor)
-        _load_temp(cursor, "tmp_alert_scope", scope, ["rule_id", "indicator_id", "country_id", "place_key", "since"])
-        _load_temp(cursor, "tmp_alert_score", rows, SCORE_WRITE_COLUMNS)
-        # The anti-join that deletes vanished scores looks rows up by their natural key (built after the load).
+        _series_table(cursor, [*changed, *removed])
+        since_condition = " WHERE s.period_start >= %s" if since is not None else ""
         cursor.execute(
-            "CREATE INDEX tmp_alert_score_key ON tmp_alert_score (rule_id, indicator_id, country_id, place_key, period)"
+            f"DELETE FROM {table} WHERE id IN (SELECT s.id FROM {table} s {join}{since_condition})",
+            [since] if since is not None else [],
         )
-        cursor.execute("ANALYZE tmp_alert_score")
-        columns = ", ".join(SCORE_WRITE_COLUMNS)
-        updates = ", ".join(f"{column} = excluded.{column}" for column in [*SCORE_COMPARED, "inputs", "computed_at"])
-        changed_condition = " OR ".join(f"{table}.{column} {distinct} excluded.{column}" for column in SCORE_COMPARED)
-        inputs_changed = f"{table}.inputs {distinct} excluded.inputs"
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM tmp_alert_score WHERE true "
-            f"ON CONFLICT (rule_id, indicator_id, country_id, place_key, period) DO UPDATE SET {updates} "
-            f"WHERE {changed_condition} OR {inputs_changed}"
+        timings["scores_delete"] = round(time.perf_counter() - mark, 3)
+        mark = time.perf_counter()
+        _load_rows(cursor, table, rows, SCORE_WRITE_COLUMNS)
+        timings["scores_copy"] = round(time.perf_counter() - mark, 3)
+        if removed:
+            cursor.execute(f"DELETE FROM {state_table} WHERE id IN (SELECT s.id FROM {state_table} s {join})")
+
+    mark = time.perf_counter()
+    latest = _series_latest(changed_scores)
+    states = [
+        SeriesState(
+            rule_id=int(row.rule_id),
+            indicator_id=int(row.indicator_id),
+            pillar=row.pillar,
+            country_id=int(row.country_id),
+            place_key=row.place_key,
+            period=row.period,
+            period_start=row.period_start.date(),
+            level=None if pd.isna(row.level) else int(row.level),
+            insufficient_reason=row.insufficient_reason or "",
+            # With `since` only part of the series was rewritten: no fingerprint, so that the next full run
+            # rewrites it whole.
+            scores_hash=""
+            if since is not None
+            else fingerprints[(int(row.rule_id), int(row.indicator_id), int(row.country_id), row.place_key)],
         )
-        changed = cursor.rowcount
-        cursor.execute(
-            f"DELETE FROM {table} WHERE id IN (SELECT s.id FROM {table} s JOIN tmp_alert_scope c "
-            "ON s.rule_id = c.rule_id AND s.indicator_id = c.indicator_id "
-            "AND (c.country_id IS NULL OR s.country_id = c.country_id) "
-            "AND (c.place_key IS NULL OR s.place_key = c.place_key) "
-            "AND (c.since IS NULL OR s.period_start >= c.since) "
-            "WHERE NOT EXISTS (SELECT 1 FROM tmp_alert_score t WHERE t.rule_id = s.rule_id "
-            "AND t.indicator_id = s.indicator_id AND t.country_id = s.country_id AND t.place_key = s.place_key "
-            "AND t.period = s.period))"
-        )
-        deleted = cursor.rowcount
-    return changed, deleted
+        for row in latest.itertuples(index=False)
+    ]
+    if states:
+        SeriesState.objects.bulk_create(
+            states,
+            update_conflicts=True,
+            unique_fields=SERIES,
+            update_fields=[
+                "pillar", "period", "period_start", "level", "insufficient_reason", "scores_hash", "computed_at",
+            ],
+            batch_size=2000,
+        )  # fmt: skip
+    timings["write_states"] = round(time.perf_counter() - mark, 3)
+    return len(rows), len(removed)
 
 
 def _series_latest(scores: pd.DataFrame) -> pd.DataFrame:
@@ -475,42 +586,6 @@ def _series_latest(scores: pd.DataFrame) -> pd.DataFrame:
         return rows
     order = rows.sort_values([*SERIES, "period_start"])
     return order.drop_duplicates(SERIES, keep="last")
-
-
-def _write_series_states(scores: pd.DataFrame, scope_rows: list) -> None:
-    latest = _series_latest(scores) if len(scores) else scores
-    scope_q = _scope_q(scope_rows)
-    existing = set(SeriesState.objects.filter(scope_q).values_list(*SERIES)) if scope_rows else set()
-    new_states = []
-    for row in latest.itertuples(index=False):
-        level = None if pd.isna(row.level) else int(row.level)
-        new_states.append(
-            SeriesState(
-                rule_id=int(row.rule_id),
-                indicator_id=int(row.indicator_id),
-                pillar=row.pillar,
-                country_id=int(row.country_id),
-                place_key=row.place_key,
-                period=row.period,
-                period_start=row.period_start.date(),
-                level=level,
-                insufficient_reason=row.insufficient_reason or "",
-            )
-        )
-    if new_states:
-        SeriesState.objects.bulk_create(
-            new_states,
-            update_conflicts=True,
-            unique_fields=SERIES,
-            update_fields=["pillar", "period", "period_start", "level", "insufficient_reason", "computed_at"],
-            batch_size=1000,
-        )
-    kept = {(s.rule_id, s.indicator_id, s.country_id, s.place_key) for s in new_states}
-    gone = existing - kept
-    for rule_id, indicator_id, country_id, place_key in gone:
-        SeriesState.objects.filter(
-            rule_id=rule_id, indicator_id=indicator_id, country_id=country_id, place_key=place_key
-        ).delete()
 
 
 def _scope_q(scope_rows: list, since: date | None = None) -> Q:
@@ -667,53 +742,13 @@ def _converge_alerts(scores: pd.DataFrame, scope_rows: list, since: date | None,
     events: list[AlertEvent] = []
     notify: list[int] = []
 
-    # New alerts: raised now (and resolved at once when a later period is already normal).
+    # New alerts: raised now (and resolved at once when a later period is already normal). Bulk-loaded
+    # (COPY on PostgreSQL) with their events written by one INSERT ... SELECT keyed on this run's stamp.
     new = merged[merged["_merge"] == "left_only"] if len(merged) else merged
     if len(new):
-        params = _message_params(new, names, indicators)
-        inputs = _inputs(new)
-        objects = []
-        for row, message, used in zip(new.itertuples(index=False), params, inputs, strict=True):
-            cleared = bool(row.cleared)
-            objects.append(
-                Alert(
-                    rule_id=int(row.rule_id),
-                    method=row.method,
-                    indicator_id=int(row.indicator_id),
-                    pillar=row.pillar,
-                    country_id=int(row.country_id),
-                    region_id=None if pd.isna(row.region_id) else int(row.region_id),
-                    market_id=None if pd.isna(row.market_id) else int(row.market_id),
-                    place_key=row.place_key,
-                    period=row.period,
-                    period_start=row.period_start.date(),
-                    score=None if pd.isna(row.score) else float(row.score),
-                    method_class=row.method_class,
-                    level=int(row.level),
-                    inputs=used,
-                    message_params=message,
-                    status=Alert.Status.RESOLVED if cleared else Alert.Status.OPEN,
-                    resolved_at=now if cleared else None,
-                    resolution_note="cleared: a later period is normal" if cleared else "",
-                )
-            )
-        created = Alert.objects.bulk_create(objects, batch_size=1000)
-        for alert in created:
-            events.append(AlertEvent(alert=alert, kind=AlertEvent.Kind.RAISED, to_level=alert.level))
-            if alert.status == Alert.Status.RESOLVED:
-                events.append(
-                    AlertEvent(
-                        alert=alert,
-                        kind=AlertEvent.Kind.RESOLVED,
-                        from_level=alert.level,
-                        to_level=alert.level,
-                        note="condition cleared on recompute",
-                    )
-                )
-                summary.alerts_resolved += 1
-            elif alert.level >= 2:
-                notify.append(alert.pk)
-        summary.alerts_raised += len(created)
+        summary.alerts_raised += len(new)
+        summary.alerts_resolved += int(new["cleared"].astype(bool).sum())
+        notify.extend(_insert_new_alerts(new, names, indicators, now))
 
     # Existing alerts still raised: update when something changed; escalation and de-escalation recorded.
     both = merged[merged["_merge"] == "both"] if len(merged) else merged
@@ -766,7 +801,7 @@ def _converge_alerts(scores: pd.DataFrame, scope_rows: list, since: date | None,
                     newly_resolved.add(alert.pk)
                     alert.status = Alert.Status.RESOLVED
                     alert.resolved_at = now
-                    alert.resolution_note = "cleared: a later period is normal"
+                    alert.resolution_note = CLEARED_NOTE
                     events.append(
                         AlertEvent(
                             alert=alert,
@@ -809,6 +844,69 @@ def _converge_alerts(scores: pd.DataFrame, scope_rows: list, since: date | None,
         summary.alerts_resolved += len(ids)
     AlertEvent.objects.bulk_create(events, batch_size=2000)
     return sorted(set(notify))
+
+
+ALERT_INSERT_COLUMNS = [
+    "rule_id", "method", "indicator_id", "pillar", "country_id", "region_id", "market_id", "place_key", "period",
+    "period_start", "score", "method_class", "level", "inputs", "message_params", "status", "raised_at",
+    "updated_at", "acknowledgement_note", "resolved_at", "resolution_note",
+]  # fmt: skip
+CLEARED_NOTE = "cleared: a later period is normal"
+
+
+def _insert_new_alerts(new: pd.DataFrame, names: dict, indicators: dict, now) -> list[int]:
+    """Insert new alerts and their 'raised' (and, when already cleared, 'resolved') events; returns the
+    ids of the new open alerts at warning or above (to notify)."""
+    stamp = connection.ops.adapt_datetimefield_value(now)  # the same value in the rows and the queries
+    moment = pd.Timestamp(now)
+    moment_dtype = pd.Series([moment]).dtype
+    cleared = new["cleared"].astype(bool).to_numpy()
+    rows = pd.DataFrame(
+        {
+            "rule_id": new["rule_id"].astype("int64").to_numpy(),
+            "method": new["method"].to_numpy(),
+            "indicator_id": new["indicator_id"].astype("int64").to_numpy(),
+            "pillar": new["pillar"].to_numpy(),
+            "country_id": new["country_id"].astype("int64").to_numpy(),
+            "region_id": new["region_id"].astype("Int64").to_numpy(),
+            "market_id": new["market_id"].astype("Int64").to_numpy(),
+            "place_key": new["place_key"].to_numpy(),
+            "period": new["period"].to_numpy(),
+            "period_start": pd.to_datetime(new["period_start"]).to_numpy(),
+            "score": new["score"].astype(float).to_numpy(),
+            "method_class": new["method_class"].to_numpy(),
+            "level": new["level"].astype(int).to_numpy(),
+            "inputs": [json.dumps(item, ensure_ascii=False) for item in _inputs(new)],
+            "message_params": [
+                json.dumps(item, ensure_ascii=False) for item in _message_params(new, names, indicators)
+            ],
+            "status": np.where(cleared, Alert.Status.RESOLVED, Alert.Status.OPEN),
+            "raised_at": moment,
+            "updated_at": moment,
+            "acknowledgement_note": "",
+            "resolved_at": pd.Series([moment if flag else pd.NaT for flag in cleared], dtype=moment_dtype),
+            "resolution_note": np.where(cleared, CLEARED_NOTE, ""),
+        }
+    )
+    alerts = Alert._meta.db_table
+    events = AlertEvent._meta.db_table
+    with connection.cursor() as cursor:
+        _load_rows(cursor, alerts, rows, ALERT_INSERT_COLUMNS)
+        cursor.execute(
+            f"INSERT INTO {events} (alert_id, kind, from_level, to_level, note, created_at) "
+            f"SELECT id, %s, NULL, level, '', %s FROM {alerts} WHERE raised_at = %s",
+            [AlertEvent.Kind.RAISED, stamp, stamp],
+        )
+        cursor.execute(
+            f"INSERT INTO {events} (alert_id, kind, from_level, to_level, note, created_at) "
+            f"SELECT id, %s, level, level, %s, %s FROM {alerts} WHERE raised_at = %s AND status = %s",
+            [AlertEvent.Kind.RESOLVED, "condition cleared on recompute", stamp, stamp, Alert.Status.RESOLVED],
+        )
+        cursor.execute(
+            f"SELECT id FROM {alerts} WHERE raised_at = %s AND status = %s AND level >= %s",
+            [stamp, Alert.Status.OPEN, Level.WARNING],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _bulk_update_alerts(updated: list[Alert], newly_resolved: set[int]) -> None:

@@ -87,12 +87,18 @@ class Score(models.Model):
     """Every period a rule scored, normal ones too (so a chart can draw the IFPA or ALPS line), and the
     periods it could not score, with the reason."""
 
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="scores")
+    # Scores are a derived table, rewritten in bulk by the engine from rows that are themselves checked;
+    # no database-level foreign-key check per row (Django still cascades deletes).
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="scores", db_constraint=False)
     method = models.CharField(_("method"), max_length=30, choices=Method.choices)
-    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="scores")
-    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="scores")
-    region = models.ForeignKey(Region, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    market = models.ForeignKey(Market, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="scores", db_constraint=False)
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="scores", db_constraint=False)
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
+    )
+    market = models.ForeignKey(
+        Market, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
+    )
     place_key = models.CharField(_("place key"), max_length=80, blank=True, default="")
     period = models.CharField(_("period"), max_length=7)
     period_start = models.DateField(_("period start"))
@@ -136,6 +142,12 @@ class SeriesState(models.Model):
     period_start = models.DateField(_("latest period start"))
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices, null=True, blank=True)
     insufficient_reason = models.CharField(_("insufficient data"), max_length=200, blank=True)
+    scores_hash = models.CharField(
+        _("fingerprint of the scores"),
+        max_length=16,
+        blank=True,
+        help_text=_("Unchanged: the scores are not rewritten."),
+    )
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
