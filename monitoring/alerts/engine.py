@@ -161,21 +161,23 @@ def _run_method(target: RuleTarget, frame: pd.DataFrame, as_of: date) -> pd.Data
     raise ValueError(f"Unknown method {method}")
 
 
-def _input_series(target: RuleTarget, observations: pd.DataFrame, codes: dict[str, int]) -> tuple[pd.DataFrame, str]:
+def _input_series(
+    target: RuleTarget, observations: dict[int, pd.DataFrame], codes: dict[str, int]
+) -> tuple[pd.DataFrame, str]:
     """The series a rule scores for one indicator: entered values, or derived from the components'
     values; food CPI deflated by the general CPI when the rule says so. Returns (frame, price basis)."""
     indicator = target.indicator
+    empty = pd.DataFrame(columns=[*KEYS, "period", "period_start", "value", "flag"])
     if indicator.formula:
         component_ids = {codes[code]: code for code in formula_codes(indicator.formula) if code in codes}
-        components = observations[observations["indicator_id"].isin(component_ids)]
-        components = components.assign(code=components["indicator_id"].map(component_ids))
-        frame = derive(components, formula=indicator.formula, keys=KEYS)
+        parts = [observations[pk].assign(code=code) for pk, code in component_ids.items() if pk in observations]
+        frame = derive(pd.concat(parts, ignore_index=True), formula=indicator.formula, keys=KEYS) if parts else empty
     else:
-        frame = observations[observations["indicator_id"] == indicator.pk]
+        frame = observations.get(indicator.pk, empty)
     frame = frame[[*KEYS, "period", "period_start", "value", "flag"]]
     deflator = (target.rule.parameters or {}).get("deflate_by")
     if deflator and deflator in codes:
-        general = observations[observations["indicator_id"] == codes[deflator]]
+        general = observations.get(codes[deflator], empty)
         return real_prices(frame, general, KEYS), "real"
     return frame, "nominal" if indicator.category == Indicator.Category.PRICE or deflator else ""
 
@@ -223,8 +225,12 @@ def compute(
     series: list[SeriesKey] | None = None,
     as_of: date,
     notify: bool = True,
+    regional_since: date | None = None,
 ) -> ComputeSummary:
-    """One run of the engine (see the module docstring). Called by `services.alerts_compute` only."""
+    """One run of the engine (see the module docstring). Called by `services.alerts_compute` only.
+
+    `regional_since`: on an incremental run, the first period whose values changed; FAO's share rule is
+    re-evaluated from there on (an IFPA value depends on its own and earlier months only)."""
     from monitoring.alerts import notifications, regional
 
     started = time.perf_counter()
@@ -255,6 +261,7 @@ def compute(
     mark = time.perf_counter()
     observations = _observation_frame(Observation.objects.approved().filter(place_filter, indicator_id__in=needed_ids))
     summary.observations = len(observations)
+    by_indicator = {int(pk): frame for pk, frame in observations.groupby("indicator_id", sort=False)}
     timings["load"] = round(time.perf_counter() - mark, 3)
 
     mark = time.perf_counter()
@@ -262,7 +269,7 @@ def compute(
     scope_rows = []
     for target in targets:
         rule_countries = {country.pk for country in target.rule.countries.all()} or None
-        frame, basis = _input_series(target, observations, codes)
+        frame, basis = _input_series(target, by_indicator, codes)
         frame = _scope_filter(target, frame, rule_countries)
         if series is not None and not (len(series) > MAX_KEYS_IN_QUERY):
             wanted = {(country, place) for country, _, place in series}
@@ -303,17 +310,19 @@ def compute(
 
     with transaction.atomic():
         mark = time.perf_counter()
-        summary.scores_changed, summary.scores_deleted = _write_series(scores, scope_rows, since, timings)
+        summary.scores_changed, summary.scores_deleted, affected = _write_series(scores, scope_rows, since, timings)
         timings["write_scores"] = round(time.perf_counter() - mark, 3)
         mark = time.perf_counter()
-        notify_ids = _converge_alerts(scores, scope_rows, since, summary)
+        # Alerts depend on their series' scores only: a series whose scores did not change keeps its alerts.
+        notify_ids = _converge_alerts(scores, affected, since, summary) if affected else []
         timings["alerts"] = round(time.perf_counter() - mark, 3)
         mark = time.perf_counter()
+        ifpa_rules = {rule.pk for rule in rules if rule.method == Method.IFPA}
         regional_ids = regional.regional_compute(
-            indicator_ids={target.indicator.pk for target in targets if target.rule.method == Method.IFPA},
+            indicator_ids={indicator for rule, indicator, _, _ in affected if rule in ifpa_rules},
             cereal=changed_indicator_ids is None
             or bool(changed_indicator_ids & {codes.get(code) for code in regional.CEREAL_CODES}),
-            since=since,
+            since=max(filter(None, [since, regional_since]), default=None),
             summary=summary,
         )
         timings["regional"] = round(time.perf_counter() - mark, 3)
@@ -491,13 +500,16 @@ def _series_table(cursor, keys: list[tuple]) -> None:
     _load_rows(cursor, "tmp_alert_series", pd.DataFrame(keys, columns=SERIES), SERIES)
 
 
-def _write_series(scores: pd.DataFrame, scope_rows: list, since: date | None, timings: dict) -> tuple[int, int]:
+def _write_series(
+    scores: pd.DataFrame, scope_rows: list, since: date | None, timings: dict
+) -> tuple[int, int, list[tuple]]:
     """Converge the score rows and series states of the run's scope on the new scores.
 
     A series whose fingerprint is unchanged is not touched (the nightly recompute writes almost nothing);
     a changed series has its rows replaced (from `since` on, when given); a series that vanished (its
     values were withdrawn, the rule no longer applies) loses its rows and state. Returns (rows written,
-    series removed)."""
+    series removed, the keys of the changed and removed series, loaded in the temporary table
+    `tmp_alert_series` for the alert step)."""
     mark = time.perf_counter()
     existing = {
         (rule_id, indicator_id, country_id, place_key): fingerprint
@@ -510,7 +522,7 @@ def _write_series(scores: pd.DataFrame, scope_rows: list, since: date | None, ti
     removed = [key for key in existing if key not in fingerprints.index]
     timings["scores_compare"] = round(time.perf_counter() - mark, 3)
     if not changed and not removed:
-        return 0, 0
+        return 0, 0, []
 
     mark = time.perf_counter()
     if changed:
@@ -576,7 +588,7 @@ def _write_series(scores: pd.DataFrame, scope_rows: list, since: date | None, ti
             batch_size=2000,
         )  # fmt: skip
     timings["write_states"] = round(time.perf_counter() - mark, 3)
-    return len(rows), len(removed)
+    return len(rows), len(removed), [*changed, *removed]
 
 
 def _series_latest(scores: pd.DataFrame) -> pd.DataFrame:
@@ -698,18 +710,26 @@ def _inputs(rows: pd.DataFrame) -> list[dict]:
     return result
 
 
-def _converge_alerts(scores: pd.DataFrame, scope_rows: list, since: date | None, summary: ComputeSummary) -> list[int]:
-    """Bring the alert table in line with the scores. Returns the ids of alerts to notify about: raised
-    or escalated to warning or above in this run and still open."""
+def _converge_alerts(
+    scores: pd.DataFrame, affected: list[tuple], since: date | None, summary: ComputeSummary
+) -> list[int]:
+    """Bring the alerts of the affected series (changed or removed, listed in `tmp_alert_series`) in line
+    with their scores. Returns the ids of alerts to notify about: raised or escalated to warning or above
+    in this run and still open."""
     now = timezone.now()
-    existing = pd.DataFrame.from_records(
-        list(
-            Alert.objects.filter(_scope_q(scope_rows, since)).values_list(
-                "id", *SERIES, "period", "period_start", "level", "status", "score", "method_class"
-            )
-        ),
-        columns=["id", *SERIES, "period", "period_start", "old_level", "status", "old_score", "old_class"],
-    )
+    columns = ["id", *SERIES, "period", "period_start", "old_level", "status", "old_score", "old_class"]
+    table = Alert._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.id, a.rule_id, a.indicator_id, a.country_id, a.place_key, a.period, a.period_start, a.level, "
+            f"a.status, a.score, a.method_class FROM {table} a JOIN tmp_alert_series t ON a.rule_id = t.rule_id "
+            "AND a.indicator_id = t.indicator_id AND a.country_id = t.country_id AND a.place_key = t.place_key"
+            + (" WHERE a.period_start >= %s" if since is not None else ""),
+            [since] if since is not None else [],
+        )
+        existing = pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+    if len(scores):
+        scores = scores[pd.MultiIndex.from_frame(scores[SERIES]).isin(affected)]
     existing["period_start"] = pd.to_datetime(existing["period_start"])
     candidates = _candidates(scores) if len(scores) else scores
     if since is not None and len(candidates):

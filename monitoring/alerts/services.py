@@ -30,6 +30,7 @@ def alerts_compute(
     series: Iterable[SeriesKey] | None = None,
     as_of: date | None = None,
     notify: bool = True,
+    regional_since: date | None = None,
 ) -> ComputeSummary:
     """Score every active rule over approved observations and converge scores, alerts and statuses.
 
@@ -51,18 +52,23 @@ def alerts_compute(
         series=list(series) if series is not None else None,
         as_of=as_of or timezone.localdate(),
         notify=notify,
+        regional_since=regional_since,
     )
 
 
 def alerts_recompute_for_observations(*, observation_ids: list[int], as_of: date | None = None) -> dict:
     """Recompute only the series these observations belong to (and what reads them: derived indicators
     and the regional rules). Observations that no longer exist are ignored (the task may run late)."""
-    keys = set(
-        Observation.objects.filter(pk__in=observation_ids).values_list("country_id", "indicator_id", "place_key")
+    rows = list(
+        Observation.objects.filter(pk__in=observation_ids).values_list(
+            "country_id", "indicator_id", "place_key", "period_start"
+        )
     )
-    if not keys:
+    if not rows:
         return ComputeSummary().as_dict()
-    summary = alerts_compute(series=sorted(keys), as_of=as_of)
+    keys = {(country_id, indicator_id, place_key) for country_id, indicator_id, place_key, _ in rows}
+    first_changed = min(period_start for *_, period_start in rows)
+    summary = alerts_compute(series=sorted(keys), as_of=as_of, regional_since=first_changed)
     return summary.as_dict()
 
 
