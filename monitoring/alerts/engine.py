@@ -557,7 +557,7 @@ def _write_series(
             cursor.execute(f"DELETE FROM {state_table} WHERE id IN (SELECT s.id FROM {state_table} s {join})")
 
     mark = time.perf_counter()
-    latest = _series_latest(changed_scores)
+    latest = _series_latest(changed_scores) if len(changed_scores) else changed_scores.iloc[0:0]
     states = [
         SeriesState(
             rule_id=int(row.rule_id),
@@ -575,7 +575,7 @@ def _write_series(
             if since is not None
             else fingerprints[(int(row.rule_id), int(row.indicator_id), int(row.country_id), row.place_key)],
         )
-        for row in latest.itertuples(index=False)
+        for row in (latest.itertuples(index=False) if len(latest) else [])
     ]
     if states:
         SeriesState.objects.bulk_create(

@@ -9,6 +9,7 @@ import pytest
 
 from monitoring.alerts.models import Alert, AlertEvent, Score, SeriesState
 from monitoring.alerts.services import alerts_compute
+from monitoring.models import Observation
 from tests.alerts.conftest import write_monthly
 from tests.factories import MarketFactory
 
@@ -135,3 +136,74 @@ def test_a_later_normal_period_resolves_the_alert_and_a_revision_escalates(refer
     assert newest.level == 3 and newest.status == Alert.Status.OPEN
     spike.refresh_from_db()
     assert math.isfinite(spike.score) and spike.level <= before
+
+
+@pytest.mark.django_db
+def test_withdrawn_values_remove_the_series_scores_and_resolve_its_alerts(reference, default_rules):
+    # given a scored series with open alerts
+    market = MarketFactory(country=reference.kg, code="osh", name="Osh")
+    observations = write_monthly(
+        indicator=reference.indicators["PRICE_BREAD"],
+        country=reference.kg,
+        market=market,
+        values=spiky_prices(),
+        start_year=2011,
+    )
+    alerts_compute(as_of=AS_OF, notify=False)
+    assert Alert.objects.open().exists()
+    # when its values are reopened (no longer approved) and the series is recomputed
+    Observation.objects.filter(pk__in=[o.pk for o in observations]).update(status="submitted")
+    alerts_compute(series=[(reference.kg.pk, observations[0].indicator_id, "market:osh")], as_of=AS_OF, notify=False)
+    # then its scores and state are gone and every alert is resolved, none deleted
+    assert not Score.objects.filter(place_key="market:osh").exists()
+    assert not SeriesState.objects.filter(place_key="market:osh").exists()
+    assert Alert.objects.exists() and not Alert.objects.open().exists()
+
+
+@pytest.mark.django_db
+def test_approving_a_component_recomputes_the_derived_ratio(reference, default_rules):
+    # given cereal production, imports and exports of Kyrgyzstan for ten years (stable import dependency)
+    from tests.alerts.conftest import write_annual
+
+    years = range(2012, 2022)
+    write_annual(
+        indicator=reference.indicators["CEREAL_PROD"], country=reference.kg, values=dict.fromkeys(years, 1800.0)
+    )
+    write_annual(
+        indicator=reference.indicators["CEREAL_IMP"],
+        country=reference.kg,
+        values={year: 500.0 + 5 * (year % 3) for year in years},
+    )
+    (exports,) = write_annual(indicator=reference.indicators["CEREAL_EXP"], country=reference.kg, values={2021: 10.0})
+    write_annual(
+        indicator=reference.indicators["CEREAL_EXP"],
+        country=reference.kg,
+        values=dict.fromkeys(range(2012, 2021), 10.0),
+    )
+    alerts_compute(as_of=AS_OF, notify=False)
+    idr = Score.objects.get(indicator__code="CEREAL_IDR", period="2021")
+    assert idr.value == pytest.approx((510 - 10) / (1800 + 510 - 10) * 100)  # 2021 imports: 500 + 5 * 2
+    # when the 2021 exports are revised (a component) and only that series is recomputed
+    Observation.objects.filter(pk=exports.pk).update(value=400.0)
+    alerts_compute(series=[(reference.kg.pk, exports.indicator_id, "")], as_of=AS_OF, notify=False)
+    # then the derived ratio changed, and the collapse in dependency is an outlier against its history
+    idr = Score.objects.get(indicator__code="CEREAL_IDR", period="2021")  # a changed series is rewritten
+    assert idr.value == pytest.approx((510 - 400) / (1800 + 510 - 400) * 100)
+    assert idr.method_class == "outlier" and idr.level == 1
+    assert Alert.objects.filter(indicator__code="CEREAL_IDR", period="2021", level=1).exists()
+
+
+@pytest.mark.django_db
+def test_since_limits_the_periods_written(reference, default_rules):
+    market = MarketFactory(country=reference.kg, code="osh", name="Osh")
+    write_monthly(
+        indicator=reference.indicators["PRICE_BREAD"],
+        country=reference.kg,
+        market=market,
+        values=spiky_prices(),
+        start_year=2011,
+    )
+    summary = alerts_compute(since="2020-01", as_of=AS_OF, notify=False)
+    alps = Score.objects.filter(method="alps")
+    assert alps.count() == 12 and summary.scores_changed > 0
+    assert not Score.objects.filter(period_start__lt=date(2020, 1, 1)).exists()
