@@ -20,6 +20,7 @@ import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from countries.models import Country, Market, Region
 from monitoring.alerts.methods.alps import alps_scores
@@ -449,9 +450,30 @@ COPY_TYPES = {
 }  # fmt: skip
 
 
+JSON_COLUMNS = {"inputs", "message_params"}
+
+
+def _json_values(series: pd.Series, postgres: bool) -> list:
+    """JSON columns (given as JSON text or dicts): psycopg's Jsonb wrapper for a binary COPY, text else."""
+    if not postgres:
+        return [value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) for value in series]
+    parsed: dict[str, Jsonb] = {}  # score rows repeat a handful of texts: parse each once
+    values = []
+    for value in series:
+        if isinstance(value, str):
+            if value not in parsed:
+                parsed[value] = Jsonb(json.loads(value))
+            values.append(parsed[value])
+        else:
+            values.append(Jsonb(value))
+    return values
+
+
 def _column_values(series: pd.Series, postgres: bool) -> list:
     """A column as Python values for the database: None for missing, dates as dates (ISO text on SQLite),
     timestamps as aware datetimes."""
+    if series.name in JSON_COLUMNS:
+        return _json_values(series, postgres)
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         values = [None if pd.isna(value) else value.to_pydatetime() for value in series]
         if not postgres:
@@ -896,10 +918,8 @@ def _insert_new_alerts(new: pd.DataFrame, names: dict, indicators: dict, now) ->
             "score": new["score"].astype(float).to_numpy(),
             "method_class": new["method_class"].to_numpy(),
             "level": new["level"].astype(int).to_numpy(),
-            "inputs": [json.dumps(item, ensure_ascii=False) for item in _inputs(new)],
-            "message_params": [
-                json.dumps(item, ensure_ascii=False) for item in _message_params(new, names, indicators)
-            ],
+            "inputs": _inputs(new),
+            "message_params": _message_params(new, names, indicators),
             "status": np.where(cleared, Alert.Status.RESOLVED, Alert.Status.OPEN),
             "raised_at": moment,
             "updated_at": moment,

@@ -196,7 +196,8 @@ def ifpa_reproduction() -> dict:
         .filter(indicator__code__in=codes, country__iso2__in=REPRODUCTION_STATES)
     )
     version = base.aggregate(latest=MaxOf("updated_at"), count=Count("id"))
-    cache_key = f"alerts:ifpa-reproduction:{version['latest']}:{version['count']}"
+    latest = version["latest"].timestamp() if version["latest"] else 0
+    cache_key = f"alerts:ifpa-reproduction:{latest:.6f}:{version['count']}"
     cached = cache.get(cache_key)
     if cached is not None:
         return cached
