@@ -457,13 +457,15 @@ def _json_values(series: pd.Series, postgres: bool) -> list:
     """JSON columns (given as JSON text or dicts): psycopg's Jsonb wrapper for a binary COPY, text else."""
     if not postgres:
         return [value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) for value in series]
-    parsed: dict[str, Jsonb] = {}  # score rows repeat a handful of texts: parse each once
+    # Score rows repeat a handful of JSON texts: each becomes one wrapper that hands psycopg the text as is.
+    wrapped: dict[str, Jsonb] = {}
     values = []
     for value in series:
         if isinstance(value, str):
-            if value not in parsed:
-                parsed[value] = Jsonb(json.loads(value))
-            values.append(parsed[value])
+            if value not in wrapped:
+                json.loads(value)  # refuse anything that is not JSON before it reaches the database
+                wrapped[value] = Jsonb(None, dumps=lambda _unused, text=value: text)
+            values.append(wrapped[value])
         else:
             values.append(Jsonb(value))
     return values
@@ -475,7 +477,10 @@ def _column_values(series: pd.Series, postgres: bool) -> list:
     if series.name in JSON_COLUMNS:
         return _json_values(series, postgres)
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        values = [None if pd.isna(value) else value.to_pydatetime() for value in series]
+        if series.notna().all() and (series.iloc[0] == series).all():  # one stamp for the whole run: convert once
+            values = [series.iloc[0].to_pydatetime()] * len(series)
+        else:
+            values = [None if pd.isna(value) else value.to_pydatetime() for value in series]
         if not postgres:
             values = [None if value is None else connection.ops.adapt_datetimefield_value(value) for value in values]
         return values

@@ -45,6 +45,7 @@ def test_scores_api_filters_by_country_market_method_and_period(scene):
     assert [row["period"] for row in rows] == [f"2020-{m:02d}" for m in range(1, 13)]
     assert {"method", "method_class", "level", "score", "period"} <= set(rows[0])
     assert all(row["method"] == "alps" for row in rows)
+    assert rows[0]["inputs"] == {"prices": "nominal"}  # retail prices are scored nominal, and say so
 
 
 @pytest.mark.django_db
