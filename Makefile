@@ -56,10 +56,12 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The project catalogue (locale/) covers config, countries, monitoring and templates; reports/ keeps its own.
+I18N_IGNORE := --ignore=.venv --ignore=staticfiles --ignore=tests --ignore=benchmarks --ignore=media --ignore=static/vendor
 messages: install-dev
-	$(BIN)/python manage.py makemessages -l ru -l kk -l ky -l tg -l tk -l uz --ignore=.venv --ignore=staticfiles
-	$(BIN)/python manage.py makemessages -d djangojs -l ru --ignore=.venv --ignore=staticfiles --ignore=static/vendor
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	$(BIN)/python manage.py makemessages -l ru -l kk -l ky -l tg -l tk -l uz $(I18N_IGNORE) --ignore=reports
+	cd reports && env -u DJANGO_SETTINGS_MODULE ../$(BIN)/django-admin makemessages -l ru --no-location
+	$(BIN)/python manage.py compilemessages $(I18N_IGNORE)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles
