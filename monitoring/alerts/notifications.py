@@ -5,6 +5,7 @@ Sent after the engine's transaction commits (Django's email backend: console in 
 in production, locmem in tests)."""
 
 import logging
+import smtplib
 from collections import defaultdict
 
 from django.conf import settings
@@ -77,7 +78,13 @@ def send_digests(*, alert_ids: list[int], regional_ids: list[int] | None = None)
             subject = _("Food-security alerts: %(count)s new or escalated") % {"count": len(items)}
             messages.append(EmailMessage(subject=subject, body=body, to=[email]))
     if messages:
-        with get_connection() as connection:
-            connection.send_messages(messages)
+        try:
+            with get_connection() as connection:
+                connection.send_messages(messages)
+        except (smtplib.SMTPException, OSError):
+            # The alerts are committed and visible on the pages; a mail server that is down must not fail
+            # (and so retry) the recompute. Logged for the administrator.
+            logger.exception("alert digests could not be sent")
+            return 0
     logger.info("alert digests sent: %s", len(messages))
     return len(messages)
