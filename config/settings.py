@@ -178,6 +178,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# With acks_late, Redis hands an unacknowledged task to another worker after this many seconds: it must
+# exceed the longest task's time limit, or a long recompute would run twice at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=65 * 60)  # full recompute: 55 min
+}
 
 # REST API
 REST_FRAMEWORK = {
