@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -224,7 +224,18 @@ class CountryStatusView(APIView):
 
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses={200: serializers.DictField(child=CountryStatusSerializer())})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "CountryStatusResponse",
+                fields={
+                    "countries": serializers.DictField(child=CountryStatusSerializer()),
+                    "levels": serializers.DictField(child=serializers.CharField()),
+                    "note": serializers.CharField(),
+                },
+            )
+        }
+    )
     def get(self, request):
         status = country_status_all()
         levels = {str(level.value): str(level.label) for level in Level}
