@@ -88,16 +88,24 @@ class Score(models.Model):
     periods it could not score, with the reason."""
 
     # Scores are a derived table, rewritten in bulk by the engine from rows that are themselves checked;
-    # no database-level foreign-key check per row (Django still cascades deletes).
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="scores", db_constraint=False)
+    # no database-level foreign-key check per row (Django still cascades deletes), and no index per key:
+    # the unique constraint (leading with the rule) and score_lookup (leading with the country) serve
+    # every query, and each extra index would be maintained for millions of rows on a full recompute.
+    rule = models.ForeignKey(
+        AlertRule, on_delete=models.CASCADE, related_name="scores", db_constraint=False, db_index=False
+    )
     method = models.CharField(_("method"), max_length=30, choices=Method.choices)
-    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="scores", db_constraint=False)
-    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="scores", db_constraint=False)
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.CASCADE, related_name="scores", db_constraint=False, db_index=False
+    )
+    country = models.ForeignKey(
+        Country, on_delete=models.CASCADE, related_name="scores", db_constraint=False, db_index=False
+    )
     region = models.ForeignKey(
-        Region, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
+        Region, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False, db_index=False
     )
     market = models.ForeignKey(
-        Market, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
+        Market, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False, db_index=False
     )
     place_key = models.CharField(_("place key"), max_length=80, blank=True, default="")
     period = models.CharField(_("period"), max_length=7)
