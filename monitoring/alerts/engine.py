@@ -17,6 +17,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -96,8 +97,11 @@ def _observation_frame(queryset) -> pd.DataFrame:
         "flag",
     ]
     queryset = queryset.order_by().values_list(*columns)
-    if connection.vendor == "postgresql":
+    try:
         sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # e.g. no active rule reads any indicator: nothing to load
+        return _typed_frame(pd.DataFrame(columns=columns))
+    if connection.vendor == "postgresql":
         buffer = io.BytesIO()
         with connection.cursor() as cursor:
             raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
@@ -114,6 +118,10 @@ def _observation_frame(queryset) -> pd.DataFrame:
         )
     else:
         frame = pd.DataFrame.from_records(list(queryset), columns=columns)
+    return _typed_frame(frame)
+
+
+def _typed_frame(frame: pd.DataFrame) -> pd.DataFrame:
     frame["period_start"] = pd.to_datetime(frame["period_start"])
     frame["place_key"] = frame["place_key"].fillna("").astype(object)
     frame["flag"] = frame["flag"].fillna("").astype(object)

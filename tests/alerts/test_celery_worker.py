@@ -84,13 +84,20 @@ def celery_broker(shared_database):
     queue = f"alerts-test-{uuid.uuid4().hex[:8]}"
     saved = {key: app.conf.get(key) for key in ("broker_url", "task_always_eager", "task_default_queue")}
     app.conf.update(broker_url=REDIS_URL, task_always_eager=False, task_default_queue=queue)
-    if hasattr(app, "_pool"):
-        app._pool = None
+    _forget_connections(app)
     try:
         yield {"queue": queue, "database_url": shared_database, "app": app}
     finally:
         app.conf.update(saved)
-        app._pool = None
+        _forget_connections(app)
+
+
+def _forget_connections(app) -> None:
+    """Drop the connection and producer pools Celery caches, so the next message goes to the broker
+    configured now (an earlier test may have built them for the embedded default)."""
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
 
 
 class Worker:

@@ -207,3 +207,29 @@ def test_since_limits_the_periods_written(reference, default_rules):
     alps = Score.objects.filter(method="alps")
     assert alps.count() == 12 and summary.scores_changed > 0
     assert not Score.objects.filter(period_start__lt=date(2020, 1, 1)).exists()
+
+
+def test_approving_with_no_active_rule_computes_nothing_and_fails_nothing(
+    reference, default_rules, django_capture_on_commit_callbacks
+):
+    # given every rule switched off (an analyst may do so) and a submitted value
+    from monitoring.alerts.models import AlertRule
+    from monitoring.services import observations_approve
+    from tests.factories import ObservationFactory, user_with_role
+
+    AlertRule.objects.update(is_active=False)
+    value = ObservationFactory(
+        country=reference.kg, indicator=reference.indicators["POU"], period="2023", status="submitted"
+    )
+    approver = user_with_role("approver", reference.kg, username="kg_approver_norules")
+
+    # when the approver approves it (the recompute runs eagerly after the commit)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        observations_approve(observations=[value], user=approver, door="page")
+    assert len(callbacks) >= 1
+
+    # then the value is approved and no score or alert was made
+    value.refresh_from_db()
+    assert value.status == "approved"
+    assert not Score.objects.exists()
+    assert not Alert.objects.exists()
