@@ -6,6 +6,7 @@ import shutil
 from types import SimpleNamespace
 
 import pytest
+from django.utils import translation
 
 from countries.models import Country, Region
 from countries.services import reference_countries_load
@@ -27,6 +28,15 @@ def require_service(available: bool, reason: str) -> None:
 def chromium_path() -> str | None:
     candidate = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
     return candidate if os.path.exists(candidate) else shutil.which("chromium")
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_a_test_says_otherwise():
+    """Every test starts in English and leaves no language active behind it (a test that activates
+    Russian must not turn the next test's output Russian)."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(scope="session")
