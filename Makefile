@@ -41,6 +41,7 @@ serve:
 
 run: demo serve
 
+PYTEST_ARGS ?= -n 2
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
