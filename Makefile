@@ -28,7 +28,7 @@ migrate: install
 
 # Reference data, the real public data in data/, demo accounts, alerts and the summit report.
 demo: migrate
-	DEMO_MODE=1 $(BIN)/python manage.py setup_demo
+	DEMO_MODE=1 PORT=$(PORT) $(BIN)/python manage.py setup_demo
 
 serve:
 	@echo ""

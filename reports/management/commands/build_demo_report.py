@@ -1,6 +1,7 @@
 """`make run`'s last step: the summit report of the latest complete year of the demo data, in English and
 Russian, every format. Quick when a ready version already rests on the same data: nothing is rebuilt."""
 
+import os
 from collections import Counter
 
 from django.core.management.base import BaseCommand
@@ -51,4 +52,5 @@ class Command(BaseCommand):
                 self.stderr.write(f"Summit report {year} ({language}) failed: {report.failure_reason}")
                 continue
             write_files(self, report, None)
-        self.stdout.write("Open http://127.0.0.1:8000/reports/ to read and download them.")
+        port = os.environ.get("PORT", "8000")
+        self.stdout.write(f"Open http://127.0.0.1:{port}/reports/ to read and download them.")
