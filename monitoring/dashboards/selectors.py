@@ -8,7 +8,7 @@ limit (`DASHBOARD_CACHE_SECONDS`) only bounds a change that bypassed both.
 """
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -499,8 +499,7 @@ def _build_country_page(*, country: Country, currency: str) -> CountryPage:
                         ]
                     ).strip()
         panels.append(_country_panel(series, levels.get((country.pk, indicator.pk), {}), note, bands))
-    alerts = alerts_with_relations(Alert.objects.open().for_country(country)).order_by("-level", "-period_start")
-    open_alerts = list(alerts[:COUNTRY_OPEN_ALERTS])
+    open_alerts, open_alert_total = _newest_open_alert_per_series(country)
     return CountryPage(
         country=country,
         overall=level_cell(status.get("overall")),
@@ -508,13 +507,33 @@ def _build_country_page(*, country: Country, currency: str) -> CountryPage:
             {"pillar": value, "name": label, **level_cell(pillar_levels.get(value))} for value, label in Pillar.choices
         ],
         status_period=status.get("period"),
-        open_alerts=_alert_rows(open_alerts),
-        open_alert_total=len(open_alerts) if len(open_alerts) < COUNTRY_OPEN_ALERTS else alerts.count(),
+        open_alerts=open_alerts,
+        open_alert_total=open_alert_total,
         panels=panels,
         currency=currency,
         has_prices=has_prices,
         latest_data=latest,
     )
+
+
+def _newest_open_alert_per_series(country: Country) -> tuple[list[dict[str, Any]], int]:
+    """The newest open alert of each series (rule, indicator, place), with how many earlier periods of the
+    same series are still open: a state with ten years of 'medium' stunting shows one line, not ten."""
+    newest: dict[tuple, int] = {}
+    earlier: Counter = Counter()
+    keys = Alert.objects.open().for_country(country).order_by("-period_start", "-level")
+    for pk, rule_id, indicator_id, place_key in keys.values_list("pk", "rule_id", "indicator_id", "place_key"):
+        series = (rule_id, indicator_id, place_key)
+        if series in newest:
+            earlier[series] += 1
+        else:
+            newest[series] = pk
+    alerts = alerts_with_relations(Alert.objects.filter(pk__in=newest.values())).order_by("-level", "-period_start")
+    rows = _alert_rows(alerts[:COUNTRY_OPEN_ALERTS])
+    for row in rows:
+        alert = row["alert"]
+        row["earlier"] = earlier[(alert.rule_id, alert.indicator_id, alert.place_key)]
+    return rows, len(newest) + sum(earlier.values())
 
 
 def _country_panel(

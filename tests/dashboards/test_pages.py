@@ -425,3 +425,25 @@ def test_fast_period_arithmetic_agrees_with_the_periods_module(frequency, text):
         # then it lands where Period.shift lands, written the same way
         assert shifted == period.shift(steps).start
         assert selectors._period_text(frequency, shifted) == period.shift(steps).text
+
+
+def test_country_page_lists_the_newest_open_alert_of_each_series_with_its_earlier_periods(client, reference, scene):
+    # given three more open years of Kyrgyz stunting alerts under one rule, older than a fourth
+    from monitoring.alerts.models import Alert
+    from monitoring.periods import parse_period
+
+    stunting = Indicator.objects.get(code="STUNTING")
+    for year, level in ((2019, 1), (2020, 1), (2021, 1), (2022, 2)):
+        Alert.objects.create(
+            rule=scene.rule, method="bands", indicator=stunting, pillar="utilisation", country=reference.kg,
+            period=str(year), period_start=parse_period(str(year)).start, score=15.0, method_class="medium",
+            level=level, message_params={"subject_en": "Stunting", "place_en": "Kyrgyzstan", "value": 15.0},
+        )  # fmt: skip
+
+    # when the country page is shown
+    html = client.get("/country/kg/").content.decode()
+
+    # then the series has one line, its newest period, and says three earlier periods are still open
+    assert html.count("Stunting in Kyrgyzstan, 2022") == 1
+    assert "Stunting in Kyrgyzstan, 2019" not in html
+    assert "(and 3 earlier periods still open)" in html
