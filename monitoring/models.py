@@ -248,14 +248,27 @@ class Observation(models.Model):
 
     # Every index costs each bulk import, so only those that queries use are kept: the unique constraint
     # leads with the indicator, obs_country_indicator_start with the country; no query filters on the
-    # other keys alone.
+    # other keys alone. The audit pointers (import batch, created by, updated by) carry no database
+    # foreign-key check either: each costs a deferred trigger per row of a bulk import, and Django
+    # already sets them to NULL when their row is deleted. Indicator, country, region and market keep
+    # their database checks: those are the data's integrity.
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="observations", db_index=False)
     country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="observations", db_index=False)
     region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     market = models.ForeignKey(
-        Market, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+        Market,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     place_key = models.CharField(_("place key"), max_length=80, blank=True, default="", editable=False)
     period = models.CharField(_("period"), max_length=7)
@@ -267,13 +280,31 @@ class Observation(models.Model):
     comment = models.TextField(_("comment"), blank=True)
     rejection_reason = models.TextField(_("rejection reason"), blank=True)
     import_batch = models.ForeignKey(
-        ImportBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="observations", db_index=False
+        ImportBatch,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="observations",
+        db_index=False,
+        db_constraint=False,
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
