@@ -15,10 +15,11 @@ ANNUAL = "annual"
 QUARTERLY = "quarterly"
 MONTHLY = "monthly"
 
+# ASCII digits only: `\d` alone also matches other scripts' digits ("٢٠٢٣"), which would be stored as written.
 _PATTERNS = {
-    ANNUAL: re.compile(r"^(?P<year>\d{4})$"),
-    QUARTERLY: re.compile(r"^(?P<year>\d{4})-Q(?P<quarter>[1-4])$"),
-    MONTHLY: re.compile(r"^(?P<year>\d{4})-(?P<month>0[1-9]|1[0-2])$"),
+    ANNUAL: re.compile(r"^(?P<year>\d{4})$", re.ASCII),
+    QUARTERLY: re.compile(r"^(?P<year>\d{4})-Q(?P<quarter>[1-4])$", re.ASCII),
+    MONTHLY: re.compile(r"^(?P<year>\d{4})-(?P<month>0[1-9]|1[0-2])$", re.ASCII),
 }
 MIN_YEAR, MAX_YEAR = 1900, 2100
 
@@ -37,15 +38,20 @@ class Period:
         return self.start.year
 
     def shift(self, steps: int) -> "Period":
-        """The period `steps` periods later (earlier when negative), same frequency."""
+        """The period `steps` periods later (earlier when negative), same frequency.
+
+        Arithmetic, not input: it may step past the years `parse_period` accepts (the period before 1900
+        is 1899), so the pages and the API can name an edge period's neighbours without failing."""
         if self.frequency == ANNUAL:
-            return period_from_parts(ANNUAL, self.start.year + steps)
+            year = self.start.year + steps
+            return Period(start=date(year, 1, 1), frequency=ANNUAL, text=f"{year:04d}")
         months = 3 if self.frequency == QUARTERLY else 1
         index = self.start.year * 12 + self.start.month - 1 + steps * months
         year, month0 = divmod(index, 12)
         if self.frequency == QUARTERLY:
-            return period_from_parts(QUARTERLY, year, month0 // 3 + 1)
-        return period_from_parts(MONTHLY, year, month0 + 1)
+            quarter = month0 // 3 + 1
+            return Period(start=date(year, month0 + 1, 1), frequency=QUARTERLY, text=f"{year:04d}-Q{quarter}")
+        return Period(start=date(year, month0 + 1, 1), frequency=MONTHLY, text=f"{year:04d}-{month0 + 1:02d}")
 
 
 def frequency_of(text: str) -> str | None:

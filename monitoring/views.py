@@ -191,10 +191,15 @@ def period_entry(request: HttpRequest, iso2: str, period: str) -> HttpResponse:
             "can_decide": may_approve and counts.get(Status.SUBMITTED, 0) > 0,
             "can_reopen": may_approve and locked,
             "period_choices": _period_choices(parsed.frequency, timezone.localdate()),
-            "earlier": parsed.shift(-1),
-            "later": parsed.shift(1),
+            "earlier": _within_range(parsed.shift(-1)),
+            "later": _within_range(parsed.shift(1)),
         },
     )
+
+
+def _within_range(period: periods.Period) -> periods.Period | None:
+    """A neighbour period worth linking to: one a person may open (none before 1900 or after 2100)."""
+    return period if periods.MIN_YEAR <= period.year <= periods.MAX_YEAR else None
 
 
 def _save(request, form, country, parsed, current, *, submit: bool) -> bool:

@@ -64,3 +64,18 @@ def test_the_completeness_page_shows_every_state_and_the_chosen_one_in_detail(re
     assert 'id="completeness-detail"' in html
     assert client.get("/entry/completeness/", {"year": "not-a-year"}).status_code == 200
     assert Client().get("/entry/completeness/").status_code == 302
+
+
+def test_the_completeness_of_the_last_accepted_year_renders(reference):
+    # given a viewer
+    client = Client()
+    client.force_login(user_with_role("viewer", username="viewer"))
+
+    # when they ask for 2100, or a year so large that it is clamped to 2100
+    last_year = client.get("/entry/completeness/", {"year": "2100"})
+    huge_year = client.get("/entry/completeness/", {"year": "99999999999999999999"})
+
+    # then both pages render (deciding whether 2100's periods have ended used to raise, a 500)
+    assert last_year.status_code == 200
+    assert huge_year.status_code == 200
+    assert 'id="completeness-summary"' in last_year.content.decode()

@@ -174,3 +174,22 @@ def test_unknown_pages_are_404(clerk, url):
 
 def test_unknown_action_is_400_not_500(clerk):
     assert logged_in(clerk).post(FORM, {"action": "explode"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("period", "missing_link", "kept_link"),
+    [("1900", 'rel="prev"', "/entry/kg/1901/"), ("2100", 'rel="next"', "/entry/kg/2099/"),
+     ("1900-01", 'rel="prev"', "/entry/kg/1900-02/"), ("2100-12", 'rel="next"', "/entry/kg/2100-11/")],
+)  # fmt: skip
+def test_the_first_and_last_accepted_periods_open_without_a_500(clerk, period, missing_link, kept_link):
+    # given a clerk
+    # when they open the entry form of a period at the edge of the accepted years (1900-2100)
+    response = logged_in(clerk).get(f"/entry/kg/{period}/")
+
+    # then the form renders (its neighbours outside the range used to raise: a 500), without a link to the
+    # period that cannot be opened, and with the link to the one that can
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"data entry for {period}" in html
+    assert missing_link not in html
+    assert f'href="{kept_link}"' in html

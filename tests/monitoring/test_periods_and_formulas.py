@@ -38,6 +38,32 @@ def test_shifting_a_period_crosses_year_ends():
     assert str(parse_period("2021").shift(-12)) == "2009"
 
 
+def test_shifting_past_the_accepted_years_names_the_neighbour_instead_of_failing():
+    # given the first and last periods a person may write
+    first_year, last_month, first_quarter = parse_period("1900"), parse_period("2100-12"), parse_period("1900-Q1")
+
+    # when their neighbours outside 1900-2100 are asked for (the entry form's "earlier" and "later" links)
+    # then they are named, where this used to raise the range error (a 500 on /entry/kg/1900/)
+    assert str(first_year.shift(-3)) == "1897"
+    assert str(last_month.shift(1)) == "2101-01"
+    assert last_month.shift(1).start == date(2101, 1, 1)
+    assert str(first_quarter.shift(-1)) == "1899-Q4"
+    # and a written period outside the range is still refused
+    with pytest.raises(ValidationError, match="out of range"):
+        parse_period("1899")
+
+
+@pytest.mark.parametrize(
+    "text", ["\u0662\u0660\u0662\u0663", "\uff12\uff10\uff12\uff13-01", "\u0968\u0966\u0968\u0969-Q1"]
+)
+def test_a_period_in_other_scripts_digits_is_refused(text):
+    # given a year written in Arabic-Indic, full-width or Devanagari digits
+    # when it is parsed
+    # then it is refused, not stored as written beside the ASCII "2023"
+    with pytest.raises(ValidationError, match="is not a period"):
+        parse_period(text)
+
+
 def test_import_dependency_formula_is_evaluated_without_eval():
     formula = "(CEREAL_IMP - CEREAL_EXP) / (CEREAL_PROD + CEREAL_IMP - CEREAL_EXP) * 100"
     # imports 2, exports 0.5, production 8.5: (1.5 / 10) * 100 = 15
