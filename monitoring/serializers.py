@@ -179,7 +179,10 @@ class ObservationInputSerializer(serializers.Serializer):
 class ObservationIdsSerializer(serializers.Serializer):
     """Which values an action applies to: a list of ids, or one state's whole period."""
 
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=10000)
+    # Ids within the id column's range (BigAutoField): a larger one reached the database and failed (500).
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False, max_length=10000
+    )
     country = CountryCodeField(required=False)
     period = serializers.CharField(required=False, max_length=7)
 

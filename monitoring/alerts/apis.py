@@ -22,6 +22,8 @@ from monitoring.periods import parse_period
 
 # ------------------------------------------------------------------------------------------------ filters
 
+MAX_ID = 2**63 - 1  # the largest id of a BigAutoField (settings.DEFAULT_AUTO_FIELD)
+
 
 class PeriodFilterMixin(filters.FilterSet):
     period_from = filters.CharFilter(method="filter_period_from", label=gettext_lazy("from period (YYYY or YYYY-MM)"))
@@ -53,7 +55,8 @@ class SeriesFilterMixin(PeriodFilterMixin):
     method = filters.ChoiceFilter(choices=Method.choices)
     level = filters.TypedChoiceFilter(choices=Level.choices, coerce=int)
     min_level = filters.NumberFilter(field_name="level", lookup_expr="gte")
-    rule = filters.NumberFilter(field_name="rule_id")
+    # A whole number within the id column's range: a larger one reached the database and failed (500).
+    rule = filters.NumberFilter(field_name="rule_id", min_value=1, max_value=MAX_ID, decimal_places=0)
 
     def filter_market(self, queryset, name, value):
         return queryset.filter(place_key=f"market:{value}")

@@ -57,6 +57,19 @@ def test_bad_period_filter_is_a_400_in_the_one_error_shape(scene):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("rule", ["99999999999999999999999", "1.5", "0"])
+def test_a_rule_filter_that_is_no_id_is_a_400_in_the_one_error_shape(reference, rule):
+    # given an id beyond the id column's range, a fraction, or zero
+    # when the public filters scores and alerts by it
+    for url in ("/api/v1/scores/", "/api/v1/alerts/"):
+        response = Client().get(url, {"rule": rule})
+
+        # then the filter is refused by name (the huge id used to reach the database: a 500)
+        assert response.status_code == 400, (url, response.content)
+        assert "rule" in response.json()["error"]["details"]
+
+
+@pytest.mark.django_db
 def test_alerts_api_lists_alerts_with_a_sentence_and_filters_by_level_and_status(scene):
     response = Client().get("/api/v1/alerts/", {"country": "kg", "level": 3, "status": "open"})
     assert response.status_code == 200

@@ -306,6 +306,7 @@ def test_submit_approve_by_ids_and_reject_by_period_through_the_api(people, refe
         ("approve", {"country": "QQ", "period": "2023"}),
         ("reject", {"ids": [987654], "reason": ""}),
         ("approve", {"country": "KG", "period": "2023"}),  # nothing submitted
+        ("submit", {"ids": [99999999999999999999999]}),  # beyond the id column: was a 500 from the database
     ],
 )
 def test_bad_action_requests_get_the_error_shape(people, path, payload):
