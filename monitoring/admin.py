@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -9,6 +11,42 @@ from countries.models import Country
 from monitoring import permissions
 from monitoring import services as observation_services
 from monitoring.models import Door, ImportBatch, Indicator, Observation, PeriodApproval, place_key_for
+
+MAX_ID = 2**63 - 1  # the largest id of a BigAutoField (settings.DEFAULT_AUTO_FIELD)
+
+
+def _is_id(value) -> bool:
+    """A whole number within the id column's range, as written in an address or a form."""
+    text = str(value)
+    return text.isascii() and text.isdigit() and int(text) <= MAX_ID
+
+
+def _ids_or_404(*ids: str) -> None:
+    """An id in an admin address that is no id: a 404."""
+    if not all(_is_id(value) for value in ids):
+        raise Http404
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """simple-history's history pages look up the ids in the address as written, so `abc/history/`
+    raised a ValueError (a 500); here they answer 404, as the admin's own change page does."""
+
+    def history_view(self, request, object_id, extra_context=None):
+        _ids_or_404(object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        _ids_or_404(object_id, version_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class CheckedAutocompleteSelect(AutocompleteSelect):
+    """Redraws a refused form without looking up a posted id that is no id: Django's widget filters the
+    table by the value as written, so `indicator=abc` raised a ValueError (a 500) instead of showing
+    the field's own "Select a valid choice" error. (Our autocomplete fields all point to integer ids.)"""
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, [posted for posted in value if _is_id(posted)], attr)
 
 
 @admin.register(Indicator)
@@ -91,7 +129,7 @@ class ObservationAdminForm(forms.ModelForm):
 
 
 @admin.register(Observation)
-class ObservationAdmin(SimpleHistoryAdmin):
+class ObservationAdmin(HistoryAdmin):
     """Country-scoped: a user sees approved values and the unapproved ones of their states, changes only
     their states' open values, and every save goes through `observation_record` (door "admin")."""
 
@@ -120,6 +158,8 @@ class ObservationAdmin(SimpleHistoryAdmin):
         return [*natural_key, *self.readonly_fields]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.autocomplete_fields:
+            kwargs["widget"] = CheckedAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
         if db_field.name == "country":
             kwargs["queryset"] = Country.objects.filter(pk__in=permissions.countries_enterable(request.user))
         elif db_field.name == "indicator":
@@ -152,6 +192,7 @@ class ObservationAdmin(SimpleHistoryAdmin):
         return True  # a revert would bypass the service; change the value instead
 
     def history_view(self, request, object_id, extra_context=None):
+        _ids_or_404(object_id)
         observation = Observation.objects.filter(pk=object_id).select_related("country").first()
         if observation is not None and not permissions.can_read_unapproved(request.user, observation.country):
             raise DjangoPermissionDenied
@@ -160,6 +201,7 @@ class ObservationAdmin(SimpleHistoryAdmin):
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
             raise DjangoPermissionDenied
+        _ids_or_404(object_id, version_id)
         observation = Observation.objects.filter(pk=object_id).select_related("country").first()
         if observation is not None and not permissions.can_read_unapproved(request.user, observation.country):
             raise DjangoPermissionDenied
@@ -205,7 +247,7 @@ class ObservationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PeriodApproval)
-class PeriodApprovalAdmin(SimpleHistoryAdmin):
+class PeriodApprovalAdmin(HistoryAdmin):
     """Read-only here: periods change state through the entry pages and the API (services)."""
 
     list_display = ["country", "period", "status", "reason", "updated_by", "updated_at"]

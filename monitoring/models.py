@@ -339,8 +339,11 @@ class Observation(models.Model):
 
     def clean(self) -> None:
         errors = {}
+        # Without an indicator (a form whose indicator field was refused reports that itself) the period's
+        # frequency and the value's range cannot be checked; reading `self.indicator` would raise (a 500).
+        frequency = self.indicator.frequency if self.indicator_id is not None else None
         try:
-            parsed = periods.parse_period(self.period, self.indicator.frequency)
+            parsed = periods.parse_period(self.period, frequency)
             self.period = parsed.text
             self.period_start = parsed.start
         except ValidationError as error:
@@ -349,7 +352,11 @@ class Observation(models.Model):
             errors["region"] = [_("The region is not in this country.")]
         if self.market_id and self.market.country_id != self.country_id:
             errors["market"] = [_("The market is not in this country.")]
-        if self.value is not None and (reason := self.indicator.range_error(self.value)):
+        if (
+            self.value is not None
+            and self.indicator_id is not None
+            and (reason := self.indicator.range_error(self.value))
+        ):
             errors["value"] = [reason]
         if errors:
             raise ValidationError(errors)

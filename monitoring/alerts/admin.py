@@ -3,15 +3,15 @@
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from monitoring import permissions
+from monitoring.admin import HistoryAdmin
 from monitoring.alerts.models import Alert, AlertEvent, AlertRule, RegionalAlert, Score
 from monitoring.alerts.selectors import alert_sentence
 
 
 @admin.register(AlertRule)
-class AlertRuleAdmin(SimpleHistoryAdmin):
+class AlertRuleAdmin(HistoryAdmin):
     list_display = ["name", "method", "indicator_codes", "place_scope", "is_active", "updated_at"]
     list_filter = ["method", "is_active", "place_scope"]
     search_fields = ["name", "indicator_codes", "notes"]
