@@ -125,6 +125,20 @@ def test_bad_reads_get_the_error_shape(reference, url, status_code):
     assert_error_shape(APIClient().get(url), status_code)
 
 
+def test_a_limit_beyond_any_page_is_lowered_not_a_500(reference):
+    # given the public, and a list with a known length
+    client = APIClient()
+    all_regions = client.get("/api/v1/regions/", {"limit": 1000}).json()
+
+    # when it asks for a page larger than the database can take as a LIMIT (it used to reach SQL: a 500)
+    response = client.get("/api/v1/regions/", {"limit": 10**25, "offset": -5})
+
+    # then the limit is lowered to the ceiling and the whole list comes back from the start
+    assert response.status_code == 200
+    assert response.json()["count"] == all_regions["count"] > 0
+    assert [row["code"] for row in response.json()["results"]] == [row["code"] for row in all_regions["results"]]
+
+
 def test_methods_not_allowed_get_the_error_shape(people):
     client = client_for(people["kg_clerk"])
     assert_error_shape(client.delete("/api/v1/countries/KG/"), 405)
