@@ -22,6 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from config.exceptions import ApplicationError
@@ -218,6 +219,14 @@ def _spreadsheet_safe(value):
     return value
 
 
+def _worksheet_safe(value):
+    """A worksheet cannot hold control characters (openpyxl raises IllegalCharacterError); a note sent
+    with one through the API made every later XLSX export a 500, so they are left out of the cell."""
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
+
+
 def _export_name(extension: str) -> str:
     return f"alerts-{timezone.localdate():%Y-%m-%d}.{extension}"
 
@@ -244,7 +253,7 @@ def alerts_export_xlsx(request: HttpRequest) -> HttpResponse:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([_spreadsheet_safe(value) for value in row])
+        sheet.append([_worksheet_safe(_spreadsheet_safe(value)) for value in row])
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
     buffer = BytesIO()

@@ -286,6 +286,20 @@ def test_export_xlsx_opens_with_the_same_rows_as_the_page(client, scene):
     assert levels == {1, 2, 3}
 
 
+def test_export_xlsx_leaves_out_control_characters_a_note_was_sent_with(client, scene):
+    # given an acknowledgement note with control characters (the API accepts them in a note)
+    alert = scene.alerts[0]
+    Alert.objects.filter(pk=alert.pk).update(acknowledgement_note="checked\x01 with\x1f the ministry")
+
+    # when the alerts are exported as a workbook
+    response = client.get("/alerts/export.xlsx")
+
+    # then the workbook is written (openpyxl refused the characters: a 500) with the note's text kept
+    assert response.status_code == 200
+    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert "checked with the ministry" in [cell for row in rows for cell in row]
+
+
 def test_export_in_russian_has_russian_names(client, scene):
     # when
     client.cookies["django_language"] = "ru"
