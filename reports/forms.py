@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from countries.models import Country
 from reports.models import ReportNarrative, SummitReport
-from reports.services import FIRST_YEAR, LAST_YEAR
+from reports.services import FIRST_YEAR, LAST_YEAR, narrative_text_check
 
 
 class ReportRequestForm(forms.Form):
@@ -61,6 +61,7 @@ class NarrativeForm(forms.Form):
             label=label,
             required=False,
             max_length=20000,
+            validators=[narrative_text_check],
             widget=forms.Textarea(attrs={"rows": 5}),
             initial=existing.get((section, country.pk if country else None), ""),
         )

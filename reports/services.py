@@ -8,6 +8,7 @@ the current one and stays downloadable.
 """
 
 import logging
+import re
 from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,6 +31,8 @@ from reports.snapshot import snapshot_fingerprint, snapshot_take
 
 logger = logging.getLogger(__name__)
 
+# Characters XML 1.0 cannot hold (DOCX and XLSX are XML): a narrative with one made the build fail.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 ALL_FORMATS = [SummitReport.Format.PDF, SummitReport.Format.DOCX, SummitReport.Format.XLSX, SummitReport.Format.HTML]
 FIRST_YEAR, LAST_YEAR = 1990, 2100
 
@@ -231,6 +234,15 @@ def report_contents_for(report: SummitReport) -> ReportContents:
         )
 
 
+def narrative_text_check(text: str) -> None:
+    """Refuse a paragraph the report files cannot hold (a control character pasted from another program)."""
+    if found := CONTROL_CHARACTERS.search(text):
+        raise ValidationError(
+            _("The text holds a control character (such as U+%(code)04X) that a report file cannot hold; remove it.")
+            % {"code": ord(found.group())}
+        )
+
+
 def report_narrative_save(
     *, report: SummitReport, section: str, country: Country | None = None, text: str, user
 ) -> ReportNarrative:
@@ -246,6 +258,7 @@ def report_narrative_save(
         raise ValidationError({"section": _("Unknown section “%(section)s”.") % {"section": section}})
     if (section == ReportNarrative.Section.COUNTRY) != (country is not None):
         raise ValidationError({"country": _("A state's profile needs its state; other sections have none.")})
+    narrative_text_check(text)
     with transaction.atomic():
         narrative, _created = ReportNarrative.objects.select_for_update().get_or_create(
             report=report, section=section, country=country, defaults={"text": text, "updated_by": user}

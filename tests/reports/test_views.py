@@ -92,3 +92,18 @@ def test_the_public_sees_ready_versions_only(scene, analyst, client, django_capt
     assert client.get(f"/reports/{ready.pk}/download/html/").status_code == 200
     assert client.get(f"/reports/{ready.pk}/download/pdf/").status_code == 404
     assert client.get(f"/reports/{draft.pk}/").status_code == 404
+
+
+def test_a_narrative_with_a_control_character_is_refused_beside_its_field(scene, analyst, client):
+    # given an analyst's draft
+    client.force_login(analyst)
+    report = services.report_create(year=YEAR, language="en", user=analyst)
+
+    # when they paste a paragraph holding a control character (DOCX/XLSX cannot hold it: the build failed)
+    response = client.post(f"/reports/{report.pk}/narrative/", {"summary": "Harvest\x0b held.", "country_kg": "Fine."})
+
+    # then the page says which box and why, and no paragraph is written
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert "summary" in errors and "U+000B" in errors["summary"][0]
+    assert not report.narratives.exists()
