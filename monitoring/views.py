@@ -1,6 +1,7 @@
 """Data-entry pages (`/entry/`): choose a state and period, enter values, submit, approve or reject,
 reopen, read a value's history, and the completeness report. Views parse, call a service, render."""
 
+import math
 from datetime import date
 
 from django.contrib import messages
@@ -289,6 +290,8 @@ def value_check(request: HttpRequest) -> JsonResponse:
         return refuse(_("You may not check values of %(country)s.") % {"country": country.name}, 403)
     try:
         value = float(request.GET.get("value", ""))
+        if not math.isfinite(value):  # "nan" parses, scores NaN and answered JSON a browser cannot read
+            raise ValueError(value)
         period = periods.parse_period(request.GET.get("period", ""), indicator.frequency)
     except ValueError:
         return refuse(_("The value must be a number."), 400)

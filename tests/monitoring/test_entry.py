@@ -90,6 +90,18 @@ def test_the_check_endpoint_answers_while_typing(clerk, pou_history, reference):
     assert client.get(url, {"country": "KZ", "indicator": "POU", "period": "2023", "value": "5"}).status_code == 403
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-Infinity"])
+def test_the_check_endpoint_refuses_a_value_that_is_no_finite_number(clerk, pou_history, value):
+    # when the form's check is asked about "nan" (float() reads it; the answer held a bare NaN, not JSON)
+    response = logged_in(clerk).get(
+        "/entry/check/", {"country": "KG", "indicator": "POU", "period": "2023", "value": value}
+    )
+
+    # then it is refused like any other text
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "The value must be a number."
+
+
 def test_monthly_outliers_compare_the_same_calendar_month(reference):
     # given a strongly seasonal price: January ~100, July ~200, four years
     indicator = reference.indicators["PRICE_POTATOES"]
