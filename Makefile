@@ -41,7 +41,7 @@ serve:
 
 run: demo serve
 
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --dist loadfile
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
