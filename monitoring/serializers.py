@@ -31,11 +31,14 @@ class CodeRelatedField(serializers.SlugRelatedField):
     default_error_messages = {
         "does_not_exist": _("Unknown code “{value}”."),
         "invalid": _("A code (text) is required."),
+        "null_characters": _("A code cannot contain a null character."),
     }
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        if "\x00" in data:  # PostgreSQL refuses it in a query (a 500); no code holds one
+            self.fail("null_characters")
         # A list of rows names the same few codes again and again: look each up once per request.
         cache = self.context.get("code_cache")
         key = (self.field_name, data.strip())

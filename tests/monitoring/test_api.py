@@ -227,6 +227,10 @@ def test_a_single_object_is_accepted_too(people):
         ({"region": "KG-XX"}, "region"),
         ({"market": "no-such-market"}, "market"),
         ({"flag": "?"}, "flag"),
+        # a null character in a code: PostgreSQL refused it in the look-up (a 500)
+        ({"country": "K\x00"}, "country"),
+        ({"indicator": "POU\x00"}, "indicator"),
+        ({"region": "KG-C\x00"}, "region"),
     ],
 )
 def test_a_bulk_list_with_one_bad_row_writes_nothing_and_names_the_row_and_field(people, bad, field):
