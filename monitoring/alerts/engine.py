@@ -497,6 +497,9 @@ def _column_values(series: pd.Series, postgres: bool) -> list:
         return list(values.astype(object) if postgres else values.astype(str))
     if pd.api.types.is_float_dtype(series.dtype) and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
         array = series.to_numpy()
+        if COPY_TYPES.get(series.name) in ("int2", "int8"):
+            # An id or level column with a missing value is float in pandas; the binary COPY needs ints.
+            return [None if np.isnan(value) else int(value) for value in array]
         return list(np.where(np.isnan(array), None, array.astype(object)))
     values = series.astype(object).to_numpy()
     missing = pd.isna(series).to_numpy()

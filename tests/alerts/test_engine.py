@@ -5,8 +5,10 @@ import math
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from monitoring.alerts.engine import _column_values
 from monitoring.alerts.models import Alert, AlertEvent, Score, SeriesState
 from monitoring.alerts.services import alerts_compute
 from monitoring.models import Observation
@@ -233,3 +235,16 @@ def test_approving_with_no_active_rule_computes_nothing_and_fails_nothing(
     assert value.status == "approved"
     assert not Score.objects.exists()
     assert not Alert.objects.exists()
+
+
+def test_an_id_column_with_a_missing_value_is_written_as_integers():
+    # given an id column pandas holds as float because one row has none (a national score has no market)
+    market_ids = pd.Series([3.0, float("nan"), 12.0], name="market_id")
+
+    # when it is prepared for PostgreSQL's binary COPY into an int8 column
+    values = _column_values(market_ids, True)
+
+    # then the values are ints and None (floats made the COPY raise TypeError: compute_alerts failed on
+    # PostgreSQL with the demo data)
+    assert values == [3, None, 12]
+    assert all(type(value) is int for value in values if value is not None)
