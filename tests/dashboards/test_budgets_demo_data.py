@@ -33,21 +33,23 @@ PAGES = [
 def demo_data(django_db_setup, django_db_blocker):
     """Load the shipped public data and compute alerts once for this module, then remove them."""
     with django_db_blocker.unblock():
-        install_default_rules(AlertRule)
-        call_command("load_demo_data", verbosity=0)
-        call_command("compute_alerts", "--no-notify", verbosity=0)
-        yield
-        # Everything the two commands wrote, so the next module on this worker starts empty: the values
-        # before their history (deleting a value writes a "-" history row), and the batches, markets,
-        # scores, series states and regional alerts too (left behind, they failed test_imports.py).
-        RegionalAlert.objects.all().delete()
-        Alert.objects.all().delete()
-        Score.objects.all().delete()
-        SeriesState.objects.all().delete()
-        Observation.objects.all().delete()
-        Observation.history.all().delete()
-        ImportBatch.objects.all().delete()
-        Market.objects.all().delete()
+        try:
+            install_default_rules(AlertRule)
+            call_command("load_demo_data", verbosity=0)
+            call_command("compute_alerts", "--no-notify", verbosity=0)
+            yield
+        finally:
+            # Everything the two commands wrote, even when one of them failed, so the next module on
+            # this worker starts empty: the values before their history (deleting a value writes a "-"
+            # history row), and the batches, markets, scores, series states and regional alerts too.
+            RegionalAlert.objects.all().delete()
+            Alert.objects.all().delete()
+            Score.objects.all().delete()
+            SeriesState.objects.all().delete()
+            Observation.objects.all().delete()
+            Observation.history.all().delete()
+            ImportBatch.objects.all().delete()
+            Market.objects.all().delete()
 
 
 @pytest.mark.django_db
