@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from countries.models import Country
 from monitoring import periods, permissions, selectors, services
@@ -51,7 +51,7 @@ def _frequencies() -> list[tuple[str, str]]:
 
 
 @login_required
-@require_GET
+@require_safe
 def entry_index(request: HttpRequest) -> HttpResponse:
     """Choose a state, a form (one per frequency, so periods match) and a period; see what awaits you."""
     _entry_user(request)
@@ -75,7 +75,7 @@ def entry_index(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def entry_open(request: HttpRequest) -> HttpResponse:
     """The period selector's target: /entry/open/?country=KG&period=2024-03 -> the form."""
     _entry_user(request)
@@ -275,7 +275,7 @@ def _decide(request, action: str, reason_form: ReasonForm, country, parsed) -> b
 
 
 @login_required
-@require_GET
+@require_safe
 def value_check(request: HttpRequest) -> JsonResponse:
     """The check the form runs while typing: range (refused) and outlier (warning), as JSON."""
 
@@ -302,7 +302,7 @@ def value_check(request: HttpRequest) -> JsonResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def observation_history(request: HttpRequest, pk: int) -> HttpResponse:
     """Every change of one value and of its period's approval: who, when, old and new value, door."""
     observation = get_object_or_404(selectors.observations_visible(request.user), pk=pk)
@@ -339,7 +339,7 @@ def observation_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def completeness(request: HttpRequest) -> HttpResponse:
     """DHIS2's reporting-rate report: for each state, which values were expected, entered, submitted,
     approved. Counts only, no values, so every signed-in person may read it."""

@@ -20,7 +20,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
@@ -86,7 +86,7 @@ def public_page(view):
     return wrapper
 
 
-@require_GET
+@require_safe
 @public_page
 def overview(request: HttpRequest) -> HttpResponse:
     context = _cached_page(request, overview=SimpleLazyObject(selectors.overview))
@@ -97,7 +97,7 @@ def _currency(request: HttpRequest) -> str:
     return "usd" if request.GET.get("currency") == "usd" else "local"
 
 
-@require_GET
+@require_safe
 @public_page
 def country_detail(request: HttpRequest, iso2: str) -> HttpResponse:
     country = get_object_or_404(Country, iso2=iso2.upper())
@@ -108,7 +108,7 @@ def country_detail(request: HttpRequest, iso2: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @public_page
 def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     indicator = get_object_or_404(Indicator, code=code.upper())
@@ -121,7 +121,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def alert_list(request: HttpRequest) -> HttpResponse:
     form = AlertFilterForm(request.GET or None)
     alerts = selectors.alerts_filtered(**form.filters())
@@ -231,7 +231,7 @@ def _export_name(extension: str) -> str:
     return f"alerts-{timezone.localdate():%Y-%m-%d}.{extension}"
 
 
-@require_GET
+@require_safe
 def alerts_export_csv(request: HttpRequest) -> HttpResponse:
     header, rows = _export_rows(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -243,7 +243,7 @@ def alerts_export_csv(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def alerts_export_xlsx(request: HttpRequest) -> HttpResponse:
     header, rows = _export_rows(request)
     workbook = Workbook()

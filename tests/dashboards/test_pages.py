@@ -461,3 +461,13 @@ def test_country_page_lists_the_newest_open_alert_of_each_series_with_its_earlie
     assert html.count("Stunting in Kyrgyzstan, 2022") == 1
     assert "Stunting in Kyrgyzstan, 2019" not in html
     assert "(and 3 earlier periods still open)" in html
+
+
+@pytest.mark.parametrize("url", ["/", "/country/KG/", "/indicator/STUNTING/", "/alerts/"])
+def test_public_pages_answer_a_head_request(client, scene, url):
+    # when a monitoring probe or a proxy asks for the headers only
+    response = client.head(url)
+
+    # then the page answers as it would a GET, without a body
+    assert response.status_code == 200
+    assert response.content == b""
