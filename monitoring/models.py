@@ -130,6 +130,16 @@ class Indicator(LocalizedNameMixin, models.Model):
         return None
 
 
+class Door(models.TextChoices):
+    """Through which door a change came; written on every history row."""
+
+    PAGE = "page", _("page")
+    ADMIN = "admin", _("admin")
+    API = "api", _("API")
+    IMPORT = "import", _("import")
+    COMMAND = "command", _("command line")
+
+
 class ImportBatch(models.Model):
     """One upload or command-line import: what came in, by whom, and what it did."""
 
@@ -143,12 +153,6 @@ class ImportBatch(models.Model):
         IMPORTED = "imported", _("imported")
         REFUSED = "refused", _("refused")
         DRY_RUN = "dry_run", _("checked (dry run)")
-
-    class Door(models.TextChoices):
-        PAGE = "page", _("page")
-        ADMIN = "admin", _("admin")
-        API = "api", _("API")
-        COMMAND = "command", _("command line")
 
     file_name = models.CharField(_("file name"), max_length=255)
     file_hash = models.CharField(_("SHA-256"), max_length=64, db_index=True)
@@ -175,16 +179,6 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.get_status_display()}, {self.created_at:%Y-%m-%d %H:%M})"
-
-
-class Door(models.TextChoices):
-    """Through which door a change came; written on every history row."""
-
-    PAGE = "page", _("page")
-    ADMIN = "admin", _("admin")
-    API = "api", _("API")
-    IMPORT = "import", _("import")
-    COMMAND = "command", _("command line")
 
 
 class AuditDoor(models.Model):

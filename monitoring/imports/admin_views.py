@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from monitoring import permissions
 from monitoring.imports.service import import_observations_file, import_report_csv
 from monitoring.imports.template import TEMPLATE_COLUMNS, template_frame
-from monitoring.models import ImportBatch, Indicator
+from monitoring.models import Door, ImportBatch, Indicator
 
 # The report shows this many errors on screen; the CSV has every stored one.
 ERRORS_ON_SCREEN = 500
@@ -59,7 +59,7 @@ def import_upload_view(request: HttpRequest, model_admin: admin.ModelAdmin) -> H
                     path=path,
                     file_format=form.cleaned_data["file_format"],
                     user=request.user,
-                    door=ImportBatch.Door.ADMIN,
+                    door=Door.ADMIN,
                     dry_run=form.cleaned_data["dry_run"],
                     file_name=Path(upload.name).name,
                 )

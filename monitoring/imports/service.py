@@ -80,7 +80,7 @@ def import_observations_file(
     path: Path | str,
     file_format: str,
     user=None,
-    door: str = ImportBatch.Door.COMMAND,
+    door: str = Door.COMMAND,
     dry_run: bool = False,
     status: str | None = None,
     file_name: str | None = None,

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from openpyxl import Workbook
 
 from monitoring.imports.service import import_observations_file
-from monitoring.models import ImportBatch, Observation
+from monitoring.models import Door, ImportBatch, Observation
 from tests.factories import MarketFactory, ObservationFactory, PeriodApprovalFactory, user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -277,7 +277,7 @@ def test_a_clerk_of_another_country_is_refused_through_the_import_door(tmp_path,
     clerk = user_with_role("clerk", reference.kg)
     text = HEADER + "KG,STUNTING,2021,11.8,,,,,\nKZ,STUNTING,2021,8.0,,,,,\n"
     # when
-    batch = import_text(tmp_path, text, user=clerk, door=ImportBatch.Door.ADMIN)
+    batch = import_text(tmp_path, text, user=clerk, door=Door.ADMIN)
     # then
     assert_refused_with(batch, row=3, column="country", reason_part="may not enter data for this country")
     assert batch.created_by == clerk

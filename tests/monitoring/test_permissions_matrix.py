@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from countries.models import Membership
 from monitoring.imports.service import import_observations_file
-from monitoring.models import ImportBatch, Observation, PeriodApproval
+from monitoring.models import Door, ImportBatch, Observation, PeriodApproval
 from tests.factories import ObservationFactory, PeriodApprovalFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -314,7 +314,7 @@ def admin_grant_role(s, user):
 def _import(s, user, rows: str) -> bool:
     path = s.tmp / "upload.csv"
     path.write_text("country,indicator,period,value\n" + rows, encoding="utf-8")
-    batch = import_observations_file(path=path, file_format="template", user=user, door=ImportBatch.Door.PAGE)
+    batch = import_observations_file(path=path, file_format="template", user=user, door=Door.PAGE)
     return batch.status == ImportBatch.Status.REFUSED
 
 

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from monitoring.imports.service import file_sha256, import_observations_file
 from monitoring.management.commands.import_observations import batch_summary
-from monitoring.models import ImportBatch, Observation
+from monitoring.models import Door, ImportBatch, Observation
 
 UN = "un_sdg_goal2/ddf--datapoints--"
 # (format, file under data/). What each file gives the catalogue is in data/SOURCES.md ("What the product loads").
@@ -58,7 +58,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {path.name}: already imported, skipped")
                 continue
             batch = import_observations_file(
-                path=path, file_format=file_format, status=Observation.Status.APPROVED, door=ImportBatch.Door.COMMAND
+                path=path, file_format=file_format, status=Observation.Status.APPROVED, door=Door.COMMAND
             )
             self.stdout.write(f"  {batch_summary(batch)}")
             if batch.status == ImportBatch.Status.REFUSED:
