@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from django.utils.translation import gettext as _
 
@@ -116,9 +117,23 @@ def read_csv_text(path: Path) -> pd.DataFrame:
         raise FileRefused([row_error(row=1, column="", value="", reason=reason)])
     frame.columns = [str(column).strip().lstrip("\ufeff") for column in frame.columns]
     frame["row"] = range(2, len(frame) + 2)
-    cells = frame.drop(columns="row")
-    blank = (cells.apply(lambda column: column.str.strip()) == "").all(axis=1) if len(cells.columns) else True
-    return frame.loc[~blank].reset_index(drop=True)
+    return frame.loc[~_blank_rows(frame.drop(columns="row"))].reset_index(drop=True)
+
+
+def _blank_rows(cells: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is empty or white space. Column by column, looking only at the rows still
+    blank so far: on a real file the first column settles almost every row."""
+    blank = np.ones(len(cells), dtype=bool)
+    for name in cells.columns:
+        candidates = np.flatnonzero(blank)
+        if not len(candidates):
+            break
+        column = cells[name].iloc[candidates]
+        filled = (column != "").to_numpy()
+        still_blank = ~filled
+        still_blank[filled] = column[filled].str.isspace().to_numpy(dtype=bool)
+        blank[candidates] = still_blank
+    return blank
 
 
 def _looks_semicolon(text: str) -> bool:

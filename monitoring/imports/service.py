@@ -158,6 +158,59 @@ def _batch_refuse(batch: ImportBatch, errors: list[dict], *, rows_rejected: int)
 # --- validation -------------------------------------------------------------------------------------
 
 
+def _per_value(series: pd.Series, transform) -> pd.Series:
+    """`transform` (a vectorised function of a Series) applied once per distinct value and spread back:
+    a file repeats a few dozen codes and a few hundred periods over a million rows."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    done = pd.Series(transform(pd.Series(uniques, dtype=object)))
+    return pd.Series(done.to_numpy()[codes], index=series.index)
+
+
+def _period_parts(periods: pd.Series) -> pd.DataFrame:
+    """For each distinct period text: its frequency ('' when it is not a period), year, first day and an
+    upper bound of its last day ("YYYY-MM-31" sorts after every day of the month)."""
+    found = np.select(
+        [
+            periods.str.fullmatch(r"\d{4}"),
+            periods.str.fullmatch(r"\d{4}-Q[1-4]"),
+            periods.str.fullmatch(r"\d{4}-(?:0[1-9]|1[0-2])"),
+        ],
+        ["annual", "quarterly", "monthly"],
+        "",
+    )
+    parts = pd.DataFrame({"found": found}, index=periods.index)
+    parts["year"] = pd.to_numeric(periods.str[:4].where(parts["found"] != ""), errors="coerce")
+    start_month = pd.Series("01", index=periods.index)
+    monthly, quarterly = parts["found"] == "monthly", parts["found"] == "quarterly"
+    start_month[monthly] = periods[monthly].str[5:7]
+    start_month[quarterly] = ((periods[quarterly].str[6].astype(int) - 1) * 3 + 1).astype(str).str.zfill(2)
+    end_month = start_month.copy()
+    end_month[parts["found"] == "annual"] = "12"
+    end_month[quarterly] = ((periods[quarterly].str[6].astype(int)) * 3).astype(str).str.zfill(2)
+    parts["start"] = periods.str[:4] + "-" + start_month + "-01"
+    parts["end"] = periods.str[:4] + "-" + end_month + "-31"
+    return parts
+
+
+def _value_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(numbers, bound, missing) of the value cells. Plain numbers are parsed in one pass; only the cells
+    that are not (empty, "<2.5", "1 000", "12,5", text) go through the slower text rules."""
+    numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    bound = pd.Series("", index=values.index, dtype=object)
+    missing = pd.Series(False, index=values.index)
+    slow = numbers.isna()
+    if slow.any():
+        raw_value = values[slow].str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
+        slow_bound = raw_value.str[:1].where(raw_value.str[:1].isin(["<", ">"]), "")
+        number_text = raw_value.where(slow_bound == "", raw_value.str[1:])
+        decimal_comma = number_text.str.fullmatch(r"-?\d+,\d+")
+        number_text = number_text.where(~decimal_comma, number_text.str.replace(",", ".", regex=False))
+        numbers[slow] = pd.to_numeric(number_text, errors="coerce").astype(float)
+        bound[slow] = slow_bound
+        missing[slow] = raw_value == ""
+    return numbers, bound, missing
+
+
 class _Problems:
     """Collects refused cells as frames (vectorised) and remembers which rows are bad."""
 
@@ -204,7 +257,12 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
     Returns the rows ready to write (ids resolved, periods' start dates, flags) or every error found."""
     frame = parsed.rows.reset_index(drop=True).copy()
     for name in CANONICAL_COLUMNS:
-        frame[name] = frame[name].fillna("").astype(str).str.strip() if name in frame.columns else ""
+        if name not in frame.columns:
+            frame[name] = ""
+        elif name == "value":  # mostly distinct numbers: strip them directly
+            frame[name] = frame[name].fillna("").astype(str).str.strip()
+        else:
+            frame[name] = _per_value(frame[name].fillna("").astype(str), lambda texts: texts.str.strip())
     labels = {name: parsed.column_labels.get(name, name) for name in CANONICAL_COLUMNS}
     problems = _Problems(frame, labels)
 
@@ -213,7 +271,7 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
     for country in Country.objects.all():
         for code in (country.iso2, country.iso3, str(country.m49), f"{country.m49:03d}"):
             country_ids[code.upper()] = country.pk
-    frame["country_id"] = frame["country"].str.upper().map(country_ids)
+    frame["country_id"] = _per_value(frame["country"], lambda codes: codes.str.upper().map(country_ids)).astype(float)
     missing = frame["country"] == ""
     problems.add(missing, "country", _("The country is missing."))
     problems.add(
@@ -227,7 +285,7 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
 
     # Indicators: the catalogue code; derived indicators are computed, never imported.
     indicators = {indicator.code: indicator for indicator in Indicator.objects.all()}
-    frame["indicator"] = frame["indicator"].where(frame["indicator"].isin(indicators), frame["indicator"].str.upper())
+    frame["indicator"] = _per_value(frame["indicator"], lambda codes: codes.where(codes.isin(indicators), codes.str.upper()))
     frame["indicator_id"] = frame["indicator"].map({code: item.pk for code, item in indicators.items()})
     missing = frame["indicator"] == ""
     problems.add(missing, "indicator", _("The indicator is missing."))
@@ -243,18 +301,9 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
     by_id = {item.pk: item for item in indicators.values()}
     frequency = frame["indicator_id"].map({pk: item.frequency for pk, item in by_id.items()})
     period = frame["period"]
-    found = pd.Series(
-        np.select(
-            [
-                period.str.fullmatch(r"\d{4}"),
-                period.str.fullmatch(r"\d{4}-Q[1-4]"),
-                period.str.fullmatch(r"\d{4}-(?:0[1-9]|1[0-2])"),
-            ],
-            ["annual", "quarterly", "monthly"],
-            "",
-        ),
-        index=frame.index,
-    )
+    period_codes, distinct_periods = pd.factorize(period, use_na_sentinel=False)
+    parts = _period_parts(pd.Series(distinct_periods, dtype=object)).iloc[period_codes].set_axis(frame.index)
+    found = parts["found"]
     problems.add(period == "", "period", _("The period is missing."))
     problems.add(
         (period != "") & (found == ""),
@@ -270,32 +319,18 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
                 "expected": _(expected),
             }
         problems.add(mismatch, "period", reason)
-    year = pd.to_numeric(period.str[:4].where(found != ""), errors="coerce")
+    year = parts["year"]
     problems.add((found != "") & ((year < 1900) | (year > 2100)), "period", _("The year is out of range (1900–2100)."))
-    start_month = pd.Series("01", index=frame.index)
-    monthly, quarterly = found == "monthly", found == "quarterly"
-    start_month[monthly] = period[monthly].str[5:7]
-    start_month[quarterly] = ((period[quarterly].str[6].astype(int) - 1) * 3 + 1).astype(str).str.zfill(2)
-    end_month = start_month.copy()
-    end_month[found == "annual"] = "12"
-    end_month[quarterly] = ((period[quarterly].str[6].astype(int)) * 3).astype(str).str.zfill(2)
-    frame["period_start"] = period.str[:4] + "-" + start_month + "-01"
-    # An upper bound for date comparisons: "YYYY-MM-31" sorts after every day of that month.
-    period_end = period.str[:4] + "-" + end_month + "-31"
+    frame["period_start"] = parts["start"]
+    period_end = parts["end"]
 
     # Values: numbers; published bounds ("<2.5") become the number and the flag, never a plain number.
-    raw_value = frame["value"].str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
-    bound = raw_value.str[:1].where(raw_value.str[:1].isin(["<", ">"]), "")
-    number_text = raw_value.where(bound == "", raw_value.str[1:])
-    decimal_comma = number_text.str.fullmatch(r"-?\d+,\d+")
-    number_text = number_text.where(~decimal_comma, number_text.str.replace(",", ".", regex=False))
-    numbers = pd.to_numeric(number_text, errors="coerce")
-    missing = raw_value == ""
+    numbers, bound, missing = _value_numbers(frame["value"])
     problems.add(missing, "value", _("The value is missing."))
     problems.add(~missing & (numbers.isna() | ~np.isfinite(numbers)), "value", _("The value is not a number."))
     frame["value_number"] = numbers
 
-    flag = frame["flag"].str.upper()
+    flag = _per_value(frame["flag"], lambda flags: flags.str.upper())
     problems.add(~flag.isin(ALLOWED_FLAGS), "flag", _("Unknown flag: leave it empty, or write <, > or E."))
     problems.add(
         (flag != "") & (bound != "") & (flag != bound),
@@ -319,7 +354,7 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
 
     # Regions: ISO 3166-2, of the row's country, valid in the period (units changed in 2018 and 2022).
     regions = {region.code: region for region in Region.objects.all()}
-    frame["region"] = frame["region"].str.upper()
+    frame["region"] = _per_value(frame["region"], lambda codes: codes.str.upper())
     has_region = frame["region"] != ""
     frame["region_id"] = frame["region"].map({code: region.pk for code, region in regions.items()})
     problems.add(
@@ -354,18 +389,21 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
             region = regions.get(region_code) if region_code else None
             known_markets.setdefault((country_id, code), region.pk if region else None)
     has_market = frame["market"] != ""
-    market_key = pd.Series(list(zip(frame["country_id"], frame["market"], strict=True)), index=frame.index)
-    market_known = market_key.map(lambda key: key in known_markets)
+    market_known = pd.Series(False, index=frame.index)
+    if has_market.any():
+        with_market = frame.loc[has_market]
+        market_key = list(zip(with_market["country_id"], with_market["market"], strict=True))
+        market_known[has_market] = [key in known_markets for key in market_key]
+        market_region = pd.Series([known_markets.get(key) for key in market_key], index=with_market.index, dtype=float)
+        frame.loc[has_market & ~has_region, "region_id"] = market_region
     problems.add(
         has_market & frame["country_id"].notna() & ~market_known,
         "market",
         _("Unknown market for this country: add it in the admin (Markets) or use its code."),
     )
-    market_region = market_key[has_market].map(known_markets)
-    frame.loc[has_market & ~has_region, "region_id"] = market_region
     frame["place_key"] = np.where(has_market, "market:" + frame["market"], frame["region"])
 
-    problems.add(frame["source"].str.len() > 200, "source", _("The source is longer than 200 characters."))
+    problems.add(_per_value(frame["source"], lambda texts: texts.str.len() > 200), "source", _("The source is longer than 200 characters."))
 
     # Scope: a user enters data only for the states the policy lets them (never another state's).
     if not system:
@@ -518,7 +556,7 @@ def _write_postgresql(rows: pd.DataFrame, *, status, compare_status, batch_id, u
         with cursor.cursor.copy(copy_sql) as copy:
             for start in range(0, len(rows), 200_000):
                 chunk = rows.iloc[start : start + 200_000][WRITE_COLUMNS]
-                copy.write(chunk.to_csv(index=False, header=False, float_format="%.17g"))
+                copy.write(chunk.to_csv(index=False, header=False))  # floats as their shortest exact repr
         compared = ["value", "flag", "source", "comment", "region_id", "market_id"]
         changed = (
             f"({', '.join('o.' + name for name in compared)}) IS DISTINCT FROM "
