@@ -285,7 +285,9 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
 
     # Indicators: the catalogue code; derived indicators are computed, never imported.
     indicators = {indicator.code: indicator for indicator in Indicator.objects.all()}
-    frame["indicator"] = _per_value(frame["indicator"], lambda codes: codes.where(codes.isin(indicators), codes.str.upper()))
+    frame["indicator"] = _per_value(
+        frame["indicator"], lambda codes: codes.where(codes.isin(indicators), codes.str.upper())
+    )
     frame["indicator_id"] = frame["indicator"].map({code: item.pk for code, item in indicators.items()})
     missing = frame["indicator"] == ""
     problems.add(missing, "indicator", _("The indicator is missing."))
@@ -403,7 +405,8 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
     )
     frame["place_key"] = np.where(has_market, "market:" + frame["market"], frame["region"])
 
-    problems.add(_per_value(frame["source"], lambda texts: texts.str.len() > 200), "source", _("The source is longer than 200 characters."))
+    too_long = _per_value(frame["source"], lambda texts: texts.str.len() > 200)
+    problems.add(too_long, "source", _("The source is longer than 200 characters."))
 
     # Scope: a user enters data only for the states the policy lets them (never another state's).
     if not system:
