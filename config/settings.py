@@ -95,6 +95,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# History rows are read per object (its `id` index, then sorted by date), never by date alone: no index
+# on history_date, which every history row of a bulk import would otherwise maintain.
+SIMPLE_HISTORY_DATE_INDEX = False
 
 # Cache: per-process memory by default; production shares one Redis cache between the web workers
 # (CACHE_URL=rediscache://redis:6379/2).

@@ -4,9 +4,12 @@
     one transaction that creates the file's markets, bulk-upserts the observations keyed on
     (indicator, country, place_key, period) and writes one history row (door "import") per changed one.
 
-PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE
-the values differ, whose RETURNING feeds the history INSERT in the same statement; (xmax = 0) tells created
-from updated. SQLite: executemany into a temporary table, then set-based INSERT, UPDATE ... FROM and the
+PostgreSQL: COPY into a temporary table (a column with one value for the whole file is sent once, as a
+parameter), then an UPDATE ... FROM of the existing rows whose values differ and a plain INSERT of the
+keys not in the table, each statement's RETURNING feeding the history INSERT in the same statement. A plain
+INSERT skips ON CONFLICT's speculative insertion (a third of the write); if another transaction commits
+one of those keys meanwhile, the INSERT is undone to its savepoint and INSERT ... ON CONFLICT DO UPDATE
+takes the rows instead. SQLite: executemany into a temporary table, then set-based INSERT, UPDATE ... FROM and the
 history INSERT. Both compare values in the database, so importing the same file twice changes nothing.
 """
 
@@ -17,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -540,7 +543,36 @@ def _markets_upsert(parsed: ParsedFile) -> dict[tuple[int, str], int]:
 
 
 _OBSERVATION = "monitoring_observation"
-_TEXT_NOT_NULL = "FORCE_NOT_NULL (place_key, flag, source, comment)"
+_TEXT_COLUMNS = ["place_key", "flag", "source", "comment"]
+_INSERTED_COLUMNS = [
+    *WRITE_COLUMNS, "status", "rejection_reason", "import_batch_id", "created_by_id", "updated_by_id", "created_at",
+    "updated_at",
+]  # fmt: skip
+# The optional columns, which often hold one value for a whole file, and their PostgreSQL types.
+_COLUMN_TYPES = {
+    "region_id": "bigint",
+    "market_id": "bigint",
+    "flag": "varchar",
+    "source": "varchar",
+    "comment": "text",
+}
+
+
+def _constant_columns(rows: pd.DataFrame) -> dict[str, object]:
+    """The optional columns that hold one value in every row (None for an empty id), by name."""
+    constants = {}
+    for name in _COLUMN_TYPES:
+        column = rows[name]
+        if _COLUMN_TYPES[name] == "bigint":
+            if column.isna().all():
+                constants[name] = None
+            elif column.notna().all() and (column == column.iloc[0]).all():
+                constants[name] = int(column.iloc[0])
+        elif (column == column.iloc[0]).all():
+            constants[name] = str(column.iloc[0])
+    return constants
+
+
 _HISTORY = Observation.history.model._meta.db_table
 
 
@@ -553,61 +585,132 @@ def _write_postgresql(rows: pd.DataFrame, *, status, compare_status, batch_id, u
                 period varchar(7), period_start date, value double precision, flag varchar(1),
                 source varchar(200), comment text) ON COMMIT DROP"""
         )
-        columns = ", ".join(WRITE_COLUMNS)
+        constants = _constant_columns(rows)
+        copied = [name for name in WRITE_COLUMNS if name not in constants]
         # FORCE_NOT_NULL: an empty text cell is '' (not NULL); empty id cells stay NULL.
-        copy_sql = f"COPY import_rows ({columns}) FROM STDIN WITH (FORMAT csv, {_TEXT_NOT_NULL})"
+        force_not_null = ", ".join(name for name in _TEXT_COLUMNS if name in copied)
+        copy_sql = f"COPY import_rows ({', '.join(copied)}) FROM STDIN WITH (FORMAT csv"
+        copy_sql += f", FORCE_NOT_NULL ({force_not_null}))" if force_not_null else ")"
         with cursor.cursor.copy(copy_sql) as copy:
             for start in range(0, len(rows), 200_000):
-                chunk = rows.iloc[start : start + 200_000][WRITE_COLUMNS]
+                chunk = rows.iloc[start : start + 200_000][copied]
                 copy.write(chunk.to_csv(index=False, header=False))  # floats as their shortest exact repr
-        compared = ["value", "flag", "source", "comment", "region_id", "market_id"]
-        changed = (
-            f"({', '.join('o.' + name for name in compared)}) IS DISTINCT FROM "
-            f"({', '.join('EXCLUDED.' + name for name in compared)})"
-        )
-        if compare_status:
-            changed = f"({changed} OR o.status IS DISTINCT FROM EXCLUDED.status)"
-        cursor.execute(
-            f"""
-            WITH upserted AS (
-                INSERT INTO {_OBSERVATION} AS o (
-                    indicator_id, country_id, region_id, market_id, place_key, period, period_start, value, flag,
-                    source, comment, status, rejection_reason, import_batch_id, created_by_id, updated_by_id,
-                    created_at, updated_at)
-                SELECT indicator_id, country_id, region_id, market_id, place_key, period, period_start, value, flag,
-                    source, comment, %(status)s, '', %(batch_id)s, %(user_id)s, %(user_id)s, %(now)s, %(now)s
-                FROM import_rows
-                ON CONFLICT (indicator_id, country_id, place_key, period) DO UPDATE SET
-                    region_id = EXCLUDED.region_id, market_id = EXCLUDED.market_id, value = EXCLUDED.value,
-                    flag = EXCLUDED.flag, source = EXCLUDED.source, comment = EXCLUDED.comment,
-                    status = EXCLUDED.status, rejection_reason = '', import_batch_id = EXCLUDED.import_batch_id,
-                    updated_by_id = EXCLUDED.updated_by_id, updated_at = EXCLUDED.updated_at
-                WHERE {changed}
-                RETURNING o.*, (o.xmax = 0) AS created
-            ), history AS (
-                INSERT INTO {_HISTORY} (
-                    id, indicator_id, country_id, region_id, market_id, place_key, period, period_start, value,
-                    flag, status, source, comment, rejection_reason, import_batch_id, created_by_id, updated_by_id,
-                    created_at, door, history_date, history_change_reason, history_type, history_user_id)
-                SELECT id, indicator_id, country_id, region_id, market_id, place_key, period, period_start, value,
-                    flag, status, source, comment, rejection_reason, import_batch_id, created_by_id, updated_by_id,
-                    created_at, %(door)s, %(now)s, %(reason)s, CASE WHEN created THEN '+' ELSE '~' END, %(user_id)s
-                FROM upserted
-            )
-            SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM upserted
-            """,
-            {
-                "status": status,
-                "batch_id": batch_id,
-                "user_id": user_id,
-                "now": now,
-                "reason": reason,
-                "door": HISTORY_DOOR,
-            },
-        )
-        created, updated = cursor.fetchone()
+        # A column with one value for the whole file is sent once, as a parameter, not once per row.
+        selected = {
+            name: f"%(constant_{name})s::{_COLUMN_TYPES[name]} AS {name}" if name in constants else name
+            for name in WRITE_COLUMNS
+        }
+        parameters = {
+            "status": status,
+            "batch_id": batch_id,
+            "user_id": user_id,
+            "now": now,
+            "reason": reason,
+            "door": HISTORY_DOOR,
+            **{f"constant_{name}": value for name, value in constants.items()},
+        }
+        values = ", ".join(selected[name] for name in WRITE_COLUMNS)
+        updated = _update_changed(cursor, values, compare_status, parameters)
+        try:
+            # Rows not in the table yet: a plain INSERT, without ON CONFLICT's speculative insertion (a third
+            # of the write's time). Another transaction may commit one of these keys meanwhile; then the
+            # savepoint is undone and the upsert takes the rows, as it would have from the start.
+            with transaction.atomic():
+                created = _insert_new(cursor, values, parameters)
+        except IntegrityError:
+            created, updated_late = _upsert(cursor, values, compare_status, parameters)
+            updated += updated_late
         cursor.execute("DROP TABLE IF EXISTS import_rows")
     return ImportCounts(created=created, updated=updated, unchanged=len(rows) - created - updated)
+
+
+_HISTORY_COPY = f"""
+    INSERT INTO {_HISTORY} (
+        id, indicator_id, country_id, region_id, market_id, place_key, period, period_start, value,
+        flag, status, source, comment, rejection_reason, import_batch_id, created_by_id, updated_by_id,
+        created_at, door, history_date, history_change_reason, history_type, history_user_id)
+    SELECT id, indicator_id, country_id, region_id, market_id, place_key, period, period_start, value,
+        flag, status, source, comment, rejection_reason, import_batch_id, created_by_id, updated_by_id,
+        created_at, %(door)s, %(now)s, %(reason)s, CASE WHEN created THEN '+' ELSE '~' END, %(user_id)s
+    FROM written
+"""
+_COMPARED = ["value", "flag", "source", "comment", "region_id", "market_id"]
+
+
+def _changed_condition(old: str, new: str, compare_status: bool) -> str:
+    changed = (
+        f"({', '.join(f'{old}.{name}' for name in _COMPARED)}) IS DISTINCT FROM "
+        f"({', '.join(f'{new}.{name}' for name in _COMPARED)})"
+    )
+    return f"({changed} OR {old}.status IS DISTINCT FROM {new}.status)" if compare_status else changed
+
+
+def _update_changed(cursor, values: str, compare_status: bool, parameters: dict) -> int:
+    """Rewrite the existing observations whose values differ from the file's, with their history rows."""
+    cursor.execute(
+        f"""
+        WITH incoming AS (
+            SELECT {values}, %(status)s::varchar AS status FROM import_rows
+        ), written AS (
+            UPDATE {_OBSERVATION} AS o SET
+                region_id = n.region_id, market_id = n.market_id, value = n.value, flag = n.flag,
+                source = n.source, comment = n.comment, status = n.status, rejection_reason = '',
+                import_batch_id = %(batch_id)s, updated_by_id = %(user_id)s, updated_at = %(now)s
+            FROM incoming n
+            WHERE o.indicator_id = n.indicator_id AND o.country_id = n.country_id AND o.place_key = n.place_key
+                AND o.period = n.period AND {_changed_condition("o", "n", compare_status)}
+            RETURNING o.*, false AS created
+        ), history AS ({_HISTORY_COPY})
+        SELECT count(*) FROM written
+        """,
+        parameters,
+    )
+    return cursor.fetchone()[0]
+
+
+def _insert_new(cursor, values: str, parameters: dict) -> int:
+    """Insert the file's rows whose key is not in the table, with their history rows."""
+    cursor.execute(
+        f"""
+        WITH written AS (
+            INSERT INTO {_OBSERVATION} AS o ({", ".join(_INSERTED_COLUMNS)})
+            SELECT {values}, %(status)s, '', %(batch_id)s, %(user_id)s, %(user_id)s, %(now)s, %(now)s
+            FROM import_rows r
+            WHERE NOT EXISTS (
+                SELECT 1 FROM {_OBSERVATION} e WHERE e.indicator_id = r.indicator_id AND e.country_id = r.country_id
+                    AND e.place_key = r.place_key AND e.period = r.period
+            )
+            RETURNING o.*, true AS created
+        ), history AS ({_HISTORY_COPY})
+        SELECT count(*) FROM written
+        """,
+        parameters,
+    )
+    return cursor.fetchone()[0]
+
+
+def _upsert(cursor, values: str, compare_status: bool, parameters: dict) -> tuple[int, int]:
+    """The rows not yet written, by INSERT ... ON CONFLICT DO UPDATE (for keys another transaction wrote
+    while this import ran). Returns (created, updated)."""
+    cursor.execute(
+        f"""
+        WITH written AS (
+            INSERT INTO {_OBSERVATION} AS o ({", ".join(_INSERTED_COLUMNS)})
+            SELECT {values}, %(status)s, '', %(batch_id)s, %(user_id)s, %(user_id)s, %(now)s, %(now)s
+            FROM import_rows
+            ON CONFLICT (indicator_id, country_id, place_key, period) DO UPDATE SET
+                region_id = EXCLUDED.region_id, market_id = EXCLUDED.market_id, value = EXCLUDED.value,
+                flag = EXCLUDED.flag, source = EXCLUDED.source, comment = EXCLUDED.comment,
+                status = EXCLUDED.status, rejection_reason = '', import_batch_id = EXCLUDED.import_batch_id,
+                updated_by_id = EXCLUDED.updated_by_id, updated_at = EXCLUDED.updated_at
+            WHERE {_changed_condition("o", "EXCLUDED", compare_status)}
+            RETURNING o.*, (o.xmax = 0) AS created
+        ), history AS ({_HISTORY_COPY})
+        SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM written
+        """,
+        parameters,
+    )
+    return cursor.fetchone()
 
 
 def _write_sqlite(rows: pd.DataFrame, *, status, compare_status, batch_id, user_id, now, reason) -> ImportCounts:
