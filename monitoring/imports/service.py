@@ -5,11 +5,12 @@
     (indicator, country, place_key, period) and writes one history row (door "import") per changed one.
 
 PostgreSQL: COPY into a temporary table (a column with one value for the whole file is sent once, as a
-parameter), then an UPDATE ... FROM of the existing rows whose values differ and a plain INSERT of the
-keys not in the table, each statement's RETURNING feeding the history INSERT in the same statement. A plain
-INSERT skips ON CONFLICT's speculative insertion (a third of the write); if another transaction commits
-one of those keys meanwhile, the INSERT is undone to its savepoint and INSERT ... ON CONFLICT DO UPDATE
-takes the rows instead. SQLite: executemany into a temporary table, then set-based INSERT, UPDATE ... FROM and the
+parameter); an UPDATE ... FROM of the existing rows whose values differ; a DELETE from the temporary table
+of the keys found; a plain INSERT of the rest (joins planned without nested loops). Each statement's
+RETURNING feeds the history INSERT in the same statement. A plain INSERT skips ON CONFLICT's speculative
+insertion (a third of the write); if another transaction commits one of those keys meanwhile, the INSERT
+is undone to its savepoint and INSERT ... ON CONFLICT DO UPDATE takes the rows instead.
+SQLite: executemany into a temporary table, then set-based INSERT, UPDATE ... FROM and the
 history INSERT. Both compare values in the database, so importing the same file twice changes nothing.
 """
 
@@ -610,7 +611,19 @@ def _write_postgresql(rows: pd.DataFrame, *, status, compare_status, batch_id, u
             **{f"constant_{name}": value for name, value in constants.items()},
         }
         values = ", ".join(selected[name] for name in WRITE_COLUMNS)
+        # Temporary tables are never analysed automatically; and the observation table's statistics may be
+        # stale (an empty table that just received a million rows). Joins over a million rows must not be
+        # planned as nested loops on such estimates: hash or merge joins are linear whatever the estimate.
+        cursor.execute("ANALYZE import_rows")
+        cursor.execute("SELECT current_setting('enable_nestloop')")
+        nested_loops = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
         updated = _update_changed(cursor, values, compare_status, parameters)
+        # What is left to insert: the keys not in the table (those in it were updated or are unchanged).
+        cursor.execute(
+            f"""DELETE FROM import_rows r USING {_OBSERVATION} o WHERE o.indicator_id = r.indicator_id
+                AND o.country_id = r.country_id AND o.place_key = r.place_key AND o.period = r.period"""
+        )
         try:
             # Rows not in the table yet: a plain INSERT, without ON CONFLICT's speculative insertion (a third
             # of the write's time). Another transaction may commit one of these keys meanwhile; then the
@@ -620,6 +633,7 @@ def _write_postgresql(rows: pd.DataFrame, *, status, compare_status, batch_id, u
         except IntegrityError:
             created, updated_late = _upsert(cursor, values, compare_status, parameters)
             updated += updated_late
+        cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [nested_loops])
         cursor.execute("DROP TABLE IF EXISTS import_rows")
     return ImportCounts(created=created, updated=updated, unchanged=len(rows) - created - updated)
 
@@ -669,17 +683,13 @@ def _update_changed(cursor, values: str, compare_status: bool, parameters: dict)
 
 
 def _insert_new(cursor, values: str, parameters: dict) -> int:
-    """Insert the file's rows whose key is not in the table, with their history rows."""
+    """Insert the rows left in import_rows (keys not in the table), with their history rows."""
     cursor.execute(
         f"""
         WITH written AS (
             INSERT INTO {_OBSERVATION} AS o ({", ".join(_INSERTED_COLUMNS)})
             SELECT {values}, %(status)s, '', %(batch_id)s, %(user_id)s, %(user_id)s, %(now)s, %(now)s
-            FROM import_rows r
-            WHERE NOT EXISTS (
-                SELECT 1 FROM {_OBSERVATION} e WHERE e.indicator_id = r.indicator_id AND e.country_id = r.country_id
-                    AND e.place_key = r.place_key AND e.period = r.period
-            )
+            FROM import_rows
             RETURNING o.*, true AS created
         ), history AS ({_HISTORY_COPY})
         SELECT count(*) FROM written
