@@ -204,7 +204,7 @@ def _value_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     missing = pd.Series(False, index=values.index)
     slow = numbers.isna()
     if slow.any():
-        raw_value = values[slow].str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
+        raw_value = values[slow].str.strip().str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
         slow_bound = raw_value.str[:1].where(raw_value.str[:1].isin(["<", ">"]), "")
         number_text = raw_value.where(slow_bound == "", raw_value.str[1:])
         decimal_comma = number_text.str.fullmatch(r"-?\d+,\d+")
@@ -263,8 +263,8 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
     for name in CANONICAL_COLUMNS:
         if name not in frame.columns:
             frame[name] = ""
-        elif name == "value":  # mostly distinct numbers: strip them directly
-            frame[name] = frame[name].fillna("").astype(str).str.strip()
+        elif name == "value":  # mostly distinct numbers: white space is handled by _value_numbers
+            frame[name] = frame[name].fillna("").astype(str)
         else:
             frame[name] = _per_value(frame[name].fillna("").astype(str), lambda texts: texts.str.strip())
     labels = {name: parsed.column_labels.get(name, name) for name in CANONICAL_COLUMNS}
@@ -292,7 +292,8 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
     frame["indicator"] = _per_value(
         frame["indicator"], lambda codes: codes.where(codes.isin(indicators), codes.str.upper())
     )
-    frame["indicator_id"] = frame["indicator"].map({code: item.pk for code, item in indicators.items()})
+    indicator_ids = {code: item.pk for code, item in indicators.items()}
+    frame["indicator_id"] = _per_value(frame["indicator"], lambda codes: codes.map(indicator_ids)).astype(float)
     missing = frame["indicator"] == ""
     problems.add(missing, "indicator", _("The indicator is missing."))
     problems.add(
@@ -362,20 +363,24 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
     regions = {region.code: region for region in Region.objects.all()}
     frame["region"] = _per_value(frame["region"], lambda codes: codes.str.upper())
     has_region = frame["region"] != ""
-    frame["region_id"] = frame["region"].map({code: region.pk for code, region in regions.items()})
+    region_ids = {code: region.pk for code, region in regions.items()}
+    frame["region_id"] = _per_value(frame["region"], lambda codes: codes.map(region_ids)).astype(float)
     problems.add(
         has_region & frame["region_id"].isna(),
         "region",
         _("Unknown region: write its ISO 3166-2 code (for example KG-C)."),
     )
-    region_country = frame["region"].map({code: region.country_id for code, region in regions.items()})
+    region_countries = {code: region.country_id for code, region in regions.items()}
+    region_country = _per_value(frame["region"], lambda codes: codes.map(region_countries)).astype(float)
     problems.add(
         has_region & region_country.notna() & frame["country_id"].notna() & (region_country != frame["country_id"]),
         "region",
         _("The region is not in this country."),
     )
-    valid_from = frame["region"].map({code: r.valid_from.isoformat() for code, r in regions.items() if r.valid_from})
-    valid_to = frame["region"].map({code: r.valid_to.isoformat() for code, r in regions.items() if r.valid_to})
+    starts = {code: r.valid_from.isoformat() for code, r in regions.items() if r.valid_from}
+    ends = {code: r.valid_to.isoformat() for code, r in regions.items() if r.valid_to}
+    valid_from = _per_value(frame["region"], lambda codes: codes.map(starts))
+    valid_to = _per_value(frame["region"], lambda codes: codes.map(ends))
     problems.add(
         has_region
         & (found != "")
@@ -444,7 +449,7 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
     rows["market_code"] = rows["market"]
     for column in ("indicator_id", "country_id", "region_id"):
         rows[column] = rows[column].astype("Int64")
-    rows["market_id"] = pd.array([pd.NA] * len(rows), dtype="Int64")
+    rows["market_id"] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
     return ValidatedRows(rows=rows, errors=errors, rows_rejected=rows_rejected)
 
 
