@@ -1,0 +1,67 @@
+"""An import racing another writer on PostgreSQL: the import inserts new keys with a plain INSERT; when
+another transaction commits one of those keys meanwhile, the import must not fail but take that row over
+as an update (its savepoint is undone and INSERT ... ON CONFLICT DO UPDATE runs instead)."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections
+
+from monitoring.imports.service import import_observations_file
+from monitoring.models import ImportBatch, Observation
+from tests.conftest import require_service
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def _commit_when_blocked(importer_pid: int, indicator_id: int, country_id: int, ready: threading.Event) -> None:
+    """Another ministry session: write the key 2019 in a transaction, and commit only once the import's
+    INSERT is waiting on it (so the import cannot have seen it)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute(
+                """INSERT INTO monitoring_observation (indicator_id, country_id, place_key, period, period_start,
+                    value, flag, status, source, comment, rejection_reason, created_at, updated_at)
+                VALUES (%s, %s, '', '2019', '2019-01-01', 7.0, '', 'draft', '', '', '', now(), now())""",
+                [indicator_id, country_id],
+            )
+            ready.set()
+            for _attempt in range(200):
+                cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [importer_pid])
+                row = cursor.fetchone()
+                if row and row[0] == "Lock":
+                    break
+                time.sleep(0.05)
+            cursor.execute("COMMIT")
+    finally:
+        connections.close_all()
+
+
+def test_an_import_racing_another_writer_updates_the_row_it_committed(tmp_path, reference):
+    require_service(connection.vendor == "postgresql", "the race is PostgreSQL's (set DATABASE_URL to PostgreSQL)")
+    # given: another session holds an uncommitted value for (POU, KG, 2019)
+    pou, kg = reference.indicators["POU"], reference.kg
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        importer_pid = cursor.fetchone()[0]
+    ready = threading.Event()
+    other = threading.Thread(target=_commit_when_blocked, args=(importer_pid, pou.pk, kg.pk, ready))
+    other.start()
+    assert ready.wait(10)
+    path = tmp_path / "race.csv"
+    path.write_text("country,indicator,period,value\nKG,POU,2019,8.5\nKG,POU,2020,9.5\n", encoding="utf-8")
+
+    # when: the file with that key and a new one is imported
+    batch = import_observations_file(path=path, file_format="template", status="approved")
+    other.join(10)
+
+    # then: the import succeeded; the raced row carries the file's value, the other row is new
+    assert batch.status == ImportBatch.Status.IMPORTED, batch.errors
+    assert (batch.rows_created, batch.rows_updated, batch.rows_unchanged) == (1, 1, 0)
+    values = dict(Observation.objects.filter(indicator=pou, country=kg).values_list("period", "value"))
+    assert values == {"2019": 8.5, "2020": 9.5}
+    raced = Observation.objects.get(indicator=pou, country=kg, period="2019")
+    assert raced.status == Observation.Status.APPROVED
+    assert list(raced.history.values_list("history_type", flat=True)) == ["~"]
