@@ -28,7 +28,7 @@ DEMO_MODE = env.bool("DEMO_MODE", default=DEBUG)
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="demo-Central-Asia-2026")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.MonitorAdminConfig",  # django.contrib.admin with the guard of config/admin_site.py
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

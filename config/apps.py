@@ -1,0 +1,5 @@
+from django.contrib.admin.apps import AdminConfig
+
+
+class MonitorAdminConfig(AdminConfig):
+    default_site = "config.admin_site.MonitorAdminSite"
