@@ -5,11 +5,12 @@
     (indicator, country, place_key, period) and writes one history row (door "import") per changed one.
 
 PostgreSQL: COPY into a temporary table (a column with one value for the whole file is sent once, as a
-parameter); an UPDATE ... FROM of the existing rows whose values differ; a DELETE from the temporary table
-of the keys found; a plain INSERT of the rest (joins planned without nested loops). Each statement's
-RETURNING feeds the history INSERT in the same statement. A plain INSERT skips ON CONFLICT's speculative
-insertion (a third of the write); if another transaction commits one of those keys meanwhile, the INSERT
-is undone to its savepoint and INSERT ... ON CONFLICT DO UPDATE takes the rows instead.
+parameter); an UPDATE ... FROM of the existing rows whose values differ and, in the same statement (one
+snapshot), a DELETE from the temporary table of the keys found; a plain INSERT of the rest (joins planned
+without nested loops). Each statement's RETURNING feeds the history INSERT in the same statement. A plain
+INSERT skips ON CONFLICT's speculative insertion (a third of the write); if another transaction commits
+one of those keys meanwhile, the INSERT is undone to its savepoint and INSERT ... ON CONFLICT DO UPDATE
+takes the rows instead.
 SQLite: executemany into a temporary table, then set-based INSERT, UPDATE ... FROM and the
 history INSERT. Both compare values in the database, so importing the same file twice changes nothing.
 """
@@ -624,11 +625,6 @@ def _write_postgresql(rows: pd.DataFrame, *, status, compare_status, batch_id, u
         nested_loops = cursor.fetchone()[0]
         cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
         updated = _update_changed(cursor, values, compare_status, parameters)
-        # What is left to insert: the keys not in the table (those in it were updated or are unchanged).
-        cursor.execute(
-            f"""DELETE FROM import_rows r USING {_OBSERVATION} o WHERE o.indicator_id = r.indicator_id
-                AND o.country_id = r.country_id AND o.place_key = r.place_key AND o.period = r.period"""
-        )
         try:
             # Rows not in the table yet: a plain INSERT, without ON CONFLICT's speculative insertion (a third
             # of the write's time). Another transaction may commit one of these keys meanwhile; then the
@@ -665,7 +661,9 @@ def _changed_condition(old: str, new: str, compare_status: bool) -> str:
 
 
 def _update_changed(cursor, values: str, compare_status: bool, parameters: dict) -> int:
-    """Rewrite the existing observations whose values differ from the file's, with their history rows."""
+    """Rewrite the existing observations whose values differ from the file's, with their history rows, and
+    leave in import_rows only the keys not in the table. One statement, so one snapshot: a key another
+    session commits meanwhile is neither updated nor removed, and the INSERT that follows meets it."""
     cursor.execute(
         f"""
         WITH incoming AS (
@@ -679,7 +677,11 @@ def _update_changed(cursor, values: str, compare_status: bool, parameters: dict)
             WHERE o.indicator_id = n.indicator_id AND o.country_id = n.country_id AND o.place_key = n.place_key
                 AND o.period = n.period AND {_changed_condition("o", "n", compare_status)}
             RETURNING o.*, false AS created
-        ), history AS ({_HISTORY_COPY})
+        ), history AS ({_HISTORY_COPY}
+        ), found AS (
+            DELETE FROM import_rows r USING {_OBSERVATION} e WHERE e.indicator_id = r.indicator_id
+                AND e.country_id = r.country_id AND e.place_key = r.place_key AND e.period = r.period
+        )
         SELECT count(*) FROM written
         """,
         parameters,
