@@ -116,6 +116,8 @@ def read_csv_text(path: Path) -> pd.DataFrame:
         reason = _("The file is not a readable CSV: %(error)s") % {"error": error}
         raise FileRefused([row_error(row=1, column="", value="", reason=reason)])
     frame.columns = [str(column).strip().lstrip("\ufeff") for column in frame.columns]
+    if errors := duplicate_columns_errors(list(frame.columns)):
+        raise FileRefused(errors)
     frame["row"] = range(2, len(frame) + 2)
     return frame.loc[~_blank_rows(frame.drop(columns="row"))].reset_index(drop=True)
 
@@ -195,6 +197,8 @@ def read_xlsx_text(path: Path) -> pd.DataFrame:
     formulas_book.close()
     if header is None:
         raise FileRefused([row_error(row=1, column="", value="", reason=_("The file is empty."))])
+    if duplicated := duplicate_columns_errors([name for name in header if name]):
+        raise FileRefused(duplicated)
     width = len(header)
     frame = pd.DataFrame(
         [row[1 : width + 1] + [""] * (width - len(row) + 1) for row in rows], columns=header, dtype=object
@@ -229,6 +233,18 @@ def read_table(path: Path) -> pd.DataFrame:
     if magic.startswith(b"PK"):
         return read_xlsx_text(Path(path))
     return read_csv_text(Path(path))
+
+
+def duplicate_columns_errors(columns: list[str]) -> list[dict]:
+    """A column name written twice (once its spaces are stripped) leaves it unclear which one to read."""
+    seen: set[str] = set()
+    errors = []
+    for column in columns:
+        if column in seen:
+            reason = _("The column “%(column)s” appears twice; keep one.") % {"column": column}
+            errors.append(row_error(row=1, column=column, value="", reason=reason))
+        seen.add(column)
+    return errors
 
 
 def missing_columns_errors(frame: pd.DataFrame, required: list[str]) -> list[dict]:

@@ -16,6 +16,7 @@ from monitoring.imports.reading import (
     FileRefused,
     ParsedFile,
     canonical_frame,
+    duplicate_columns_errors,
     missing_columns_errors,
     read_table,
     row_error,
@@ -34,6 +35,8 @@ TEMPLATE_EXAMPLE_ROWS = [
 def parse(path: Path) -> ParsedFile:
     table = read_table(path)
     table.columns = [column if column == "row" else column.strip().lower() for column in table.columns]
+    if duplicated := duplicate_columns_errors(list(table.columns)):  # "Region" and "region"
+        raise FileRefused(duplicated)
     errors = missing_columns_errors(table, REQUIRED_COLUMNS)
     unknown = [column for column in table.columns if column not in TEMPLATE_COLUMNS and column != "row"]
     errors += [

@@ -209,6 +209,8 @@ def test_xlsx_formula_without_a_computed_value_is_refused_naming_the_cell(tmp_pa
         (HEADER + "KG,PRICE_BREAD,2021-02,30,,nowhere,,,\n", 2, "market", "unknown market"),
         (HEADER + "KG,STUNTING,2021,11.8,,,X,,\n", 2, "flag", "unknown flag"),
         (HEADER + "KG,CEREAL_IDR,2021,11.8,,,,,\n", 2, "indicator", "derived"),
+        ("country,indicator,period,value,region, region\nKG,STUNTING,2021,1,,\n", 1, "region", "appears twice"),
+        ("country,indicator,period,value,Region,region\nKG,STUNTING,2021,1,,\n", 1, "region", "appears twice"),
     ],
     ids=[
         "missing-column",
@@ -229,6 +231,8 @@ def test_xlsx_formula_without_a_computed_value_is_refused_naming_the_cell(tmp_pa
         "unknown-market",
         "unknown-flag",
         "derived-indicator",
+        "column-twice-with-spaces",
+        "column-twice-in-other-case",
     ],
 )
 def test_malformed_rows_are_refused_and_nothing_is_written(tmp_path, reference, text, row, column, reason):
