@@ -47,16 +47,10 @@ def _peak_reset() -> bool:
     return True
 
 
-def _peak_mb_since_reset() -> float:
+def _status_mb(field: str) -> float:
+    """A memory figure of /proc/self/status (VmHWM: peak since the reset, VmRSS: now), in MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return _peak_rss_mb()
-
-
-def _current_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return _peak_rss_mb()
 
@@ -198,11 +192,11 @@ def run(args) -> None:
 
         _vacuum()
         reset = _peak_reset()
-        rss_before = _current_rss_mb() if reset else _peak_rss_mb()
+        rss_before = _status_mb("VmRSS") if reset else _peak_rss_mb()
         started = time.perf_counter()
         first = import_observations_file(path=path, file_format="template", status="approved")
         elapsed = time.perf_counter() - started
-        peak = _peak_mb_since_reset() if reset else _peak_rss_mb()
+        peak = _status_mb("VmHWM") if reset else _peak_rss_mb()
         assert first.status == ImportBatch.Status.IMPORTED, first.errors[:5]
         how = "VmHWM, reset before the import" if reset else "ru_maxrss growth: a lower bound, peak not resettable here"
         print(

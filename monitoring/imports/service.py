@@ -630,9 +630,9 @@ def _write_postgresql(rows: pd.DataFrame, *, status, compare_status, batch_id, u
             # of the write's time). Another transaction may commit one of these keys meanwhile; then the
             # savepoint is undone and the upsert takes the rows, as it would have from the start.
             with transaction.atomic():
-                created = _insert_new(cursor, values, parameters)
+                created, _none_updated = _insert(cursor, values, parameters)
         except IntegrityError:
-            created, updated_late = _upsert(cursor, values, compare_status, parameters)
+            created, updated_late = _insert(cursor, values, parameters, on_conflict=_on_conflict_update(compare_status))
             updated += updated_late
         cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [nested_loops])
         cursor.execute("DROP TABLE IF EXISTS import_rows")
@@ -689,38 +689,16 @@ def _update_changed(cursor, values: str, compare_status: bool, parameters: dict)
     return cursor.fetchone()[0]
 
 
-def _insert_new(cursor, values: str, parameters: dict) -> int:
-    """Insert the rows left in import_rows (keys not in the table), with their history rows."""
+def _insert(cursor, values: str, parameters: dict, *, on_conflict: str = "") -> tuple[int, int]:
+    """Insert the rows left in import_rows, with their history rows; `on_conflict` (for keys another
+    transaction wrote while this import ran) turns it into an upsert. Returns (created, updated)."""
     cursor.execute(
         f"""
         WITH written AS (
             INSERT INTO {_OBSERVATION} AS o ({", ".join(_INSERTED_COLUMNS)})
             SELECT {values}, %(status)s, '', %(batch_id)s, %(user_id)s, %(user_id)s, %(now)s, %(now)s
             FROM import_rows
-            RETURNING o.*, true AS created
-        ), history AS ({_HISTORY_COPY})
-        SELECT count(*) FROM written
-        """,
-        parameters,
-    )
-    return cursor.fetchone()[0]
-
-
-def _upsert(cursor, values: str, compare_status: bool, parameters: dict) -> tuple[int, int]:
-    """The rows not yet written, by INSERT ... ON CONFLICT DO UPDATE (for keys another transaction wrote
-    while this import ran). Returns (created, updated)."""
-    cursor.execute(
-        f"""
-        WITH written AS (
-            INSERT INTO {_OBSERVATION} AS o ({", ".join(_INSERTED_COLUMNS)})
-            SELECT {values}, %(status)s, '', %(batch_id)s, %(user_id)s, %(user_id)s, %(now)s, %(now)s
-            FROM import_rows
-            ON CONFLICT (indicator_id, country_id, place_key, period) DO UPDATE SET
-                region_id = EXCLUDED.region_id, market_id = EXCLUDED.market_id, value = EXCLUDED.value,
-                flag = EXCLUDED.flag, source = EXCLUDED.source, comment = EXCLUDED.comment,
-                status = EXCLUDED.status, rejection_reason = '', import_batch_id = EXCLUDED.import_batch_id,
-                updated_by_id = EXCLUDED.updated_by_id, updated_at = EXCLUDED.updated_at
-            WHERE {_changed_condition("o", "EXCLUDED", compare_status)}
+            {on_conflict}
             RETURNING o.*, (o.xmax = 0) AS created
         ), history AS ({_HISTORY_COPY})
         SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM written
@@ -728,6 +706,15 @@ def _upsert(cursor, values: str, compare_status: bool, parameters: dict) -> tupl
         parameters,
     )
     return cursor.fetchone()
+
+
+def _on_conflict_update(compare_status: bool) -> str:
+    return f"""ON CONFLICT (indicator_id, country_id, place_key, period) DO UPDATE SET
+        region_id = EXCLUDED.region_id, market_id = EXCLUDED.market_id, value = EXCLUDED.value,
+        flag = EXCLUDED.flag, source = EXCLUDED.source, comment = EXCLUDED.comment,
+        status = EXCLUDED.status, rejection_reason = '', import_batch_id = EXCLUDED.import_batch_id,
+        updated_by_id = EXCLUDED.updated_by_id, updated_at = EXCLUDED.updated_at
+    WHERE {_changed_condition("o", "EXCLUDED", compare_status)}"""
 
 
 def _write_sqlite(rows: pd.DataFrame, *, status, compare_status, batch_id, user_id, now, reason) -> ImportCounts:

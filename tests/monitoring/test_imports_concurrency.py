@@ -15,25 +15,34 @@ from tests.conftest import require_service
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
+def _insert_2019(cursor, indicator_id: int, country_id: int) -> None:
+    cursor.execute(
+        """INSERT INTO monitoring_observation (indicator_id, country_id, place_key, period, period_start,
+            value, flag, status, source, comment, rejection_reason, created_at, updated_at)
+        VALUES (%s, %s, '', '2019', '2019-01-01', 7.0, '', 'draft', '', '', '', now(), now())""",
+        [indicator_id, country_id],
+    )
+
+
+def _wait_until_blocked(cursor, importer_pid: int) -> None:
+    """Until the import's session waits on a lock this session holds (10 s at most)."""
+    for _attempt in range(200):
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [importer_pid])
+        row = cursor.fetchone()
+        if row and row[0] == "Lock":
+            return
+        time.sleep(0.05)
+
+
 def _commit_when_blocked(importer_pid: int, indicator_id: int, country_id: int, ready: threading.Event) -> None:
     """Another ministry session: write the key 2019 in a transaction, and commit only once the import's
     INSERT is waiting on it (so the import cannot have seen it)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("BEGIN")
-            cursor.execute(
-                """INSERT INTO monitoring_observation (indicator_id, country_id, place_key, period, period_start,
-                    value, flag, status, source, comment, rejection_reason, created_at, updated_at)
-                VALUES (%s, %s, '', '2019', '2019-01-01', 7.0, '', 'draft', '', '', '', now(), now())""",
-                [indicator_id, country_id],
-            )
+            _insert_2019(cursor, indicator_id, country_id)
             ready.set()
-            for _attempt in range(200):
-                cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [importer_pid])
-                row = cursor.fetchone()
-                if row and row[0] == "Lock":
-                    break
-                time.sleep(0.05)
+            _wait_until_blocked(cursor, importer_pid)
             cursor.execute("COMMIT")
     finally:
         connections.close_all()
@@ -75,18 +84,8 @@ def _commit_new_key_while_update_waits(importer_pid: int, indicator_id: int, cou
             cursor.execute("BEGIN")
             cursor.execute("SELECT id FROM monitoring_observation WHERE period = '2018' FOR UPDATE")
             ready.set()
-            for _attempt in range(200):
-                cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [importer_pid])
-                row = cursor.fetchone()
-                if row and row[0] == "Lock":
-                    break
-                time.sleep(0.05)
-            cursor.execute(
-                """INSERT INTO monitoring_observation (indicator_id, country_id, place_key, period, period_start,
-                    value, flag, status, source, comment, rejection_reason, created_at, updated_at)
-                VALUES (%s, %s, '', '2019', '2019-01-01', 7.0, '', 'draft', '', '', '', now(), now())""",
-                [indicator_id, country_id],
-            )
+            _wait_until_blocked(cursor, importer_pid)
+            _insert_2019(cursor, indicator_id, country_id)
             cursor.execute("COMMIT")
     finally:
         connections.close_all()
