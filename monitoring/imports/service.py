@@ -4,25 +4,32 @@
     one transaction that creates the file's markets, bulk-upserts the observations keyed on
     (indicator, country, place_key, period) and writes one history row (door "import") per changed one.
 
-PostgreSQL: COPY into a temporary table (a column with one value for the whole file is sent once, as a
-parameter); an UPDATE ... FROM of the existing rows whose values differ and, in the same statement (one
+Validation runs in chunks of CHUNK_ROWS rows, and each valid chunk is staged as soon as it is checked, so
+the database loads one chunk while Python checks the next; duplicates across chunks are checked at the
+end. Any error anywhere refuses the whole file and the transaction takes back what was staged or written.
+
+PostgreSQL: each chunk is COPied into a temporary table by a worker thread on the same connection (a
+column with one value for the whole chunk is not sent per row but set as the column's default). Then,
+once: an UPDATE ... FROM of the existing rows whose values differ and, in the same statement (one
 snapshot), a DELETE from the temporary table of the keys found; a plain INSERT of the rest (joins planned
 without nested loops). Each statement's RETURNING feeds the history INSERT in the same statement. A plain
 INSERT skips ON CONFLICT's speculative insertion (a third of the write); if another transaction commits
 one of those keys meanwhile, the INSERT is undone to its savepoint and INSERT ... ON CONFLICT DO UPDATE
 takes the rows instead.
-SQLite: executemany into a temporary table, then set-based INSERT, UPDATE ... FROM and the
+SQLite: per chunk, executemany into a temporary table, then set-based INSERT, UPDATE ... FROM and the
 history INSERT. Both compare values in the database, so importing the same file twice changes nothing.
 """
 
 import hashlib
 import io
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from django.db import IntegrityError, connection, transaction
+import psycopg
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -56,6 +63,8 @@ WRITE_COLUMNS = [
     "comment",
 ]
 ALLOWED_FLAGS = {"", "<", ">", "E"}
+# Rows validated and written at a time: on PostgreSQL one chunk is inserted while the next is validated.
+CHUNK_ROWS = 250_000
 
 
 @dataclass
@@ -67,9 +76,55 @@ class ImportCounts:
 
 @dataclass
 class ValidatedRows:
+    """What validating rows gives: the valid ones ready to write, the errors, the row numbers refused and
+    the keys of the rows whose key could be read (for the file-wide duplicate check)."""
+
     rows: pd.DataFrame
     errors: list[dict] = field(default_factory=list)
-    rows_rejected: int = 0
+    bad_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype="int64"))
+    keys: pd.DataFrame | None = None
+
+
+@dataclass
+class References:
+    """What validation looks up, read once per file, so that validating a chunk never waits on the
+    database (on PostgreSQL the previous chunk is being written meanwhile)."""
+
+    country_ids: dict[str, int]
+    indicators: dict[str, Indicator]
+    regions: dict[str, Region]
+    # (country id, market code) -> its region id: the markets known, and those the file declares (WFP)
+    markets: dict[tuple[int | None, str], int | None]
+    # the countries the user may enter data for; None for the system (command line, demo data)
+    enterable: set[int] | None
+    # a clerk's import: approved or submitted values are not overwritten (administrators and the system may)
+    workflow_rules: bool
+
+    @classmethod
+    def load(cls, parsed: ParsedFile, *, user=None, system: bool = False) -> "References":
+        country_ids: dict[str, int] = {}
+        for country in Country.objects.all():
+            for code in (country.iso2, country.iso3, str(country.m49), f"{country.m49:03d}"):
+                country_ids[code.upper()] = country.pk
+        regions = {region.code: region for region in Region.objects.all()}
+        markets = {
+            (country_id, code): region_id
+            for country_id, code, region_id in Market.objects.values_list("country_id", "code", "region_id")
+        }
+        if parsed.markets is not None and len(parsed.markets):
+            for country_code, code, region_code in parsed.markets[["country", "code", "region"]].itertuples(
+                index=False
+            ):
+                region = regions.get(region_code) if region_code else None
+                markets.setdefault((country_ids.get(str(country_code).upper()), code), region.pk if region else None)
+        return cls(
+            country_ids=country_ids,
+            indicators={indicator.code: indicator for indicator in Indicator.objects.all()},
+            regions=regions,
+            markets=markets,
+            enterable=None if system else set(permissions.countries_enterable(user)),
+            workflow_rules=not system and not permissions.is_administrator(user),
+        )
 
 
 def file_sha256(path: Path) -> str:
@@ -117,34 +172,67 @@ def import_observations_file(
         return _batch_refuse(batch, refused.errors, rows_rejected=0)
     batch.skipped = parsed.skipped
     batch.rows_read = len(parsed.rows)
-    validated = observations_validate(parsed, user=acting_user, system=user is None)
-    if validated.errors:
-        return _batch_refuse(batch, validated.errors, rows_rejected=validated.rows_rejected)
-    if batch.rows_read == 0:
+    if batch.rows_read == 0 and not parsed.errors:
         return _batch_refuse(
             batch,
             [{"row": 1, "column": "", "value": "", "reason": _("The file has no rows to import.")}],
             rows_rejected=0,
         )
-
+    references = References.load(parsed, user=acting_user, system=user is None)
+    batch.status = ImportBatch.Status.DRY_RUN if dry_run else ImportBatch.Status.IMPORTED
     if dry_run:
-        # Run the real write and roll it back: the counts of a dry run are exactly those of the import.
-        batch.status = ImportBatch.Status.DRY_RUN
-        batch.save()
+        batch.save()  # a dry run is recorded whatever its outcome; its writes are rolled back
+    try:
         with transaction.atomic():
-            counts = _observations_write(validated.rows, parsed, batch=batch, user=acting_user, status=status)
-            transaction.set_rollback(True)
-        _batch_count(batch, counts)
-        batch.save(update_fields=["rows_created", "rows_updated", "rows_unchanged"])
-        return batch
-
-    with transaction.atomic():
-        batch.status = ImportBatch.Status.IMPORTED
-        batch.save()
-        counts = _observations_write(validated.rows, parsed, batch=batch, user=acting_user, status=status)
-        _batch_count(batch, counts)
-        batch.save(update_fields=["rows_created", "rows_updated", "rows_unchanged"])
+            if not dry_run:
+                batch.save()
+            counts = _validate_and_write(parsed, references, batch=batch, user=acting_user, status=status)
+            if dry_run:  # the real write, rolled back: a dry run's counts are exactly those of the import
+                transaction.set_rollback(True)
+    except _Refused as refused:
+        if not dry_run:  # the batch row went with the rollback
+            batch.pk, batch._state.adding = None, True
+        return _batch_refuse(batch, refused.errors, rows_rejected=refused.rows_rejected)
+    _batch_count(batch, counts)
+    batch.save(update_fields=["rows_created", "rows_updated", "rows_unchanged"])
     return batch
+
+
+class _Refused(Exception):
+    def __init__(self, errors: list[dict], rows_rejected: int):
+        super().__init__(f"{rows_rejected} rows refused")
+        self.errors, self.rows_rejected = errors, rows_rejected
+
+
+def _validate_and_write(
+    parsed: ParsedFile, references: References, *, batch: ImportBatch, user, status
+) -> ImportCounts:
+    """Validate the file chunk by chunk and write each valid chunk as soon as it is checked; on PostgreSQL the
+    writes run in a second thread, so the database inserts one chunk while Python checks the next. Any error,
+    in any chunk or across chunks (duplicates), raises _Refused with the whole report, and the caller's
+    transaction takes every write back: all or nothing, as if the file had been checked first."""
+    writer = _ChunkWriter(parsed, batch=batch, user=user, status=status)
+    checked = []
+    try:
+        for start in range(0, len(parsed.rows), CHUNK_ROWS):
+            chunk = observations_validate(parsed.rows.iloc[start : start + CHUNK_ROWS], parsed, references)
+            checked.append(chunk)
+            # A chunk with an error, or with a key twice (refused below), is not written, nor any after it.
+            if chunk.errors or chunk.keys.duplicated(KEY_COLUMNS).any():
+                writer.stop()
+            else:
+                writer.write(chunk.rows)
+        labels = {name: parsed.column_labels.get(name, name) for name in CANONICAL_COLUMNS}
+        if checked:
+            checked.append(duplicates_check(pd.concat([chunk.keys for chunk in checked]), labels))
+        errors = [*parsed.errors, *(error for chunk in checked for error in chunk.errors)]
+        if errors:
+            bad_rows = {int(row) for chunk in checked for row in chunk.bad_rows}
+            bad_rows |= {error["row"] for error in parsed.errors}
+            raise _Refused(errors, len(bad_rows))
+        return writer.finish()
+    finally:
+        writer.close()
 
 
 def _batch_count(batch: ImportBatch, counts: ImportCounts) -> None:
@@ -257,10 +345,11 @@ class _Problems:
         ]
 
 
-def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False) -> ValidatedRows:
-    """Check every row against the catalogue, the places, the periods, the ranges and the user's scope.
-    Returns the rows ready to write (ids resolved, periods' start dates, flags) or every error found."""
-    frame = parsed.rows.reset_index(drop=True).copy()
+def observations_validate(rows: pd.DataFrame, parsed: ParsedFile, references: References) -> ValidatedRows:
+    """Check `rows` (all or a chunk of `parsed.rows`) against the catalogue, the places, the periods, the
+    ranges and the user's scope. Returns the rows ready to write (ids resolved, periods' start dates, flags),
+    the errors found and the keys of the rows; duplicates across the file are `duplicates_check`'s."""
+    frame = rows.reset_index(drop=True).copy()
     for name in CANONICAL_COLUMNS:
         if name not in frame.columns:
             frame[name] = ""
@@ -272,10 +361,7 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
     problems = _Problems(frame, labels)
 
     # Countries: ISO alpha-2, alpha-3 or UN M49.
-    country_ids: dict[str, int] = {}
-    for country in Country.objects.all():
-        for code in (country.iso2, country.iso3, str(country.m49), f"{country.m49:03d}"):
-            country_ids[code.upper()] = country.pk
+    country_ids = references.country_ids
     frame["country_id"] = _per_value(frame["country"], lambda codes: codes.str.upper().map(country_ids)).astype(float)
     missing = frame["country"] == ""
     problems.add(missing, "country", _("The country is missing."))
@@ -289,7 +375,7 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
     )
 
     # Indicators: the catalogue code; derived indicators are computed, never imported.
-    indicators = {indicator.code: indicator for indicator in Indicator.objects.all()}
+    indicators = references.indicators
     frame["indicator"] = _per_value(
         frame["indicator"], lambda codes: codes.where(codes.isin(indicators), codes.str.upper())
     )
@@ -361,7 +447,7 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
             problems.add(mask, "value", reason)
 
     # Regions: ISO 3166-2, of the row's country, valid in the period (units changed in 2018 and 2022).
-    regions = {region.code: region for region in Region.objects.all()}
+    regions = references.regions
     frame["region"] = _per_value(frame["region"], lambda codes: codes.str.upper())
     has_region = frame["region"] != ""
     region_ids = {code: region.pk for code, region in regions.items()}
@@ -391,15 +477,7 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
     )
 
     # Markets: the code within the country, known already or declared by the file (WFP).
-    known_markets = {
-        (country_id, code): region_id
-        for country_id, code, region_id in Market.objects.values_list("country_id", "code", "region_id")
-    }
-    if parsed.markets is not None and len(parsed.markets):
-        for country_code, code, region_code in parsed.markets[["country", "code", "region"]].itertuples(index=False):
-            country_id = country_ids.get(str(country_code).upper())
-            region = regions.get(region_code) if region_code else None
-            known_markets.setdefault((country_id, code), region.pk if region else None)
+    known_markets = references.markets
     has_market = frame["market"] != ""
     market_known = pd.Series(False, index=frame.index)
     if has_market.any():
@@ -419,39 +497,49 @@ def observations_validate(parsed: ParsedFile, *, user=None, system: bool = False
     problems.add(too_long, "source", _("The source is longer than 200 characters."))
 
     # Scope: a user enters data only for the states the policy lets them (never another state's).
-    if not system:
-        enterable = set(permissions.countries_enterable(user))
+    if references.enterable is not None:
         problems.add(
-            frame["country_id"].notna() & ~frame["country_id"].isin(enterable),
+            frame["country_id"].notna() & ~frame["country_id"].isin(references.enterable),
             "country",
             _("You may not enter data for this country."),
         )
 
-    # Duplicates inside the file: the same indicator, place and period twice.
+    # Approved values are not silently overwritten by a clerk's import; the system and administrators may.
     keyed = frame["country_id"].notna() & frame["indicator_id"].notna() & (found != "")
-    duplicate = keyed & frame.duplicated(KEY_COLUMNS, keep="first")
+    if references.workflow_rules and keyed.any():
+        _refuse_changes_in_workflow(frame, keyed & ~problems.bad, problems)
+
+    valid = frame.loc[~problems.bad].copy()
+    valid["value"] = valid["value_number"].astype(float)
+    valid["market_code"] = valid["market"]
+    for column in ("indicator_id", "country_id", "region_id"):
+        valid[column] = valid[column].astype("Int64")
+    valid["market_id"] = pd.Series(pd.NA, index=valid.index, dtype="Int64")
+    return ValidatedRows(
+        rows=valid,
+        errors=problems.errors(),
+        bad_rows=frame.loc[problems.bad, "row"].to_numpy(dtype="int64"),
+        keys=frame.loc[keyed, ["row", *KEY_COLUMNS]],
+    )
+
+
+def duplicates_check(keys: pd.DataFrame, labels: dict[str, str]) -> ValidatedRows:
+    """The same indicator, place and period twice in a file (keys: `row` and KEY_COLUMNS of every row
+    whose key could be read, from all chunks): every repeat is an error naming the first row."""
+    keys = keys.reset_index(drop=True)
+    problems = _Problems(keys, labels)
+    duplicate = keys.duplicated(KEY_COLUMNS, keep="first")
     if duplicate.any():
-        first_row = frame.loc[keyed].groupby(KEY_COLUMNS)["row"].transform("first")
-        reason = pd.Series("", index=frame.index)
+        first_row = keys.groupby(KEY_COLUMNS)["row"].transform("first")
+        reason = pd.Series("", index=keys.index)
         reason[duplicate] = [
             _("The same indicator, place and period as row %(row)s.") % {"row": int(row)}
             for row in first_row[duplicate]
         ]
         problems.add(duplicate, "period", reason)
-
-    # Approved values are not silently overwritten by a clerk's import; the system and administrators may.
-    if not system and not permissions.is_administrator(user) and keyed.any():
-        _refuse_changes_in_workflow(frame, keyed & ~problems.bad, problems)
-
-    errors = [*parsed.errors, *problems.errors()]
-    rows_rejected = int(problems.bad.sum()) + len({error["row"] for error in parsed.errors})
-    rows = frame.loc[~problems.bad].copy()
-    rows["value"] = rows["value_number"].astype(float)
-    rows["market_code"] = rows["market"]
-    for column in ("indicator_id", "country_id", "region_id"):
-        rows[column] = rows[column].astype("Int64")
-    rows["market_id"] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
-    return ValidatedRows(rows=rows, errors=errors, rows_rejected=rows_rejected)
+    return ValidatedRows(
+        rows=keys.iloc[0:0], errors=problems.errors(), bad_rows=keys.loc[duplicate, "row"].to_numpy(dtype="int64")
+    )
 
 
 def _refuse_changes_in_workflow(frame: pd.DataFrame, candidates: pd.Series, problems: _Problems) -> None:
@@ -497,27 +585,69 @@ def _refuse_changes_in_workflow(frame: pd.DataFrame, candidates: pd.Series, prob
 # --- writing ----------------------------------------------------------------------------------------
 
 
-def _observations_write(
-    rows: pd.DataFrame, parsed: ParsedFile, *, batch: ImportBatch, user, status: str | None
-) -> ImportCounts:
-    markets = _markets_upsert(parsed)
-    has_market = rows["market_code"] != ""
-    if has_market.any():
-        keys = zip(rows.loc[has_market, "country_id"].astype(int), rows.loc[has_market, "market_code"], strict=True)
-        rows.loc[has_market, "market_id"] = [markets[key] for key in keys]
-    if rows.empty:
-        return ImportCounts()
-    parameters = {
-        "status": status or Observation.Status.DRAFT,
-        "compare_status": status is not None,
-        "batch_id": batch.pk,
-        "user_id": user.pk if user is not None else None,
-        "now": timezone.now(),
-        "reason": f"import #{batch.pk}: {batch.file_name}"[:100],
-    }
-    if connection.vendor == "postgresql":
-        return _write_postgresql(rows, **parameters)
-    return _write_sqlite(rows, **parameters)
+class _ChunkWriter:
+    """Writes validated chunks in order, in the caller's transaction. On PostgreSQL each write runs in one
+    worker thread on the same connection (psycopg connections are thread-safe: statements queue on the
+    connection's lock), so the server inserts a chunk while the caller validates the next one; SQLite
+    writes in the caller's thread. `finish` waits for every write and returns the summed counts; `close`
+    (always called) cancels what has not started and waits for what has, before the transaction ends."""
+
+    def __init__(self, parsed: ParsedFile, *, batch: ImportBatch, user, status: str | None):
+        self.parsed = parsed
+        self.markets: dict[tuple[int, str], int] | None = None
+        self.parameters = {
+            "status": status or Observation.Status.DRAFT,
+            "compare_status": status is not None,
+            "batch_id": batch.pk,
+            "user_id": user.pk if user is not None else None,
+            "now": timezone.now(),
+            "reason": f"import #{batch.pk}: {batch.file_name}"[:100],
+        }
+        self.stopped = False
+        self.counts = ImportCounts()
+        self.postgres = connection.vendor == "postgresql"
+        self.executor = ThreadPoolExecutor(max_workers=1) if self.postgres else None
+        self.pending: list[Future] = []
+        self.staged_rows = 0
+
+    def write(self, rows: pd.DataFrame) -> None:
+        if self.stopped or rows.empty:
+            return
+        if self.markets is None:  # the file's new markets, created once, before the first write
+            self.markets = _markets_upsert(self.parsed)
+        has_market = rows["market_code"] != ""
+        if has_market.any():
+            keys = zip(rows.loc[has_market, "country_id"].astype(int), rows.loc[has_market, "market_code"], strict=True)
+            rows.loc[has_market, "market_id"] = [self.markets[key] for key in keys]
+        if self.postgres:
+            payload = _copy_payload(rows)
+            connection.ensure_connection()
+            if not self.staged_rows:
+                self.pending.append(self.executor.submit(_staging_create, connection.connection))
+            self.pending.append(self.executor.submit(_staging_copy, connection.connection, payload))
+            self.staged_rows += len(rows)
+        else:
+            self._add(_write_sqlite(rows, **self.parameters))
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def finish(self) -> ImportCounts:
+        for future in self.pending:
+            future.result()  # raises the staging's own error
+        self.pending = []
+        if self.staged_rows:
+            self._add(_staging_write(connection.connection, rows=self.staged_rows, **self.parameters))
+        return self.counts
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def _add(self, counts: ImportCounts) -> None:
+        self.counts.created += counts.created
+        self.counts.updated += counts.updated
+        self.counts.unchanged += counts.unchanged
 
 
 def _markets_upsert(parsed: ParsedFile) -> dict[tuple[int, str], int]:
@@ -583,8 +713,26 @@ def _constant_columns(rows: pd.DataFrame) -> dict[str, object]:
 _HISTORY = Observation.history.model._meta.db_table
 
 
-def _write_postgresql(rows: pd.DataFrame, *, status, compare_status, batch_id, user_id, now, reason) -> ImportCounts:
-    with connection.cursor() as cursor:
+@dataclass
+class _CopyPayload:
+    """A chunk as the PostgreSQL writer stages it: the columns that vary as CSV text, the others as constants."""
+
+    columns: list[str]
+    constants: dict[str, object]
+    text: str
+
+
+def _copy_payload(rows: pd.DataFrame) -> _CopyPayload:
+    """Built in the caller's thread (pandas holds the interpreter lock; the writer's thread mostly waits on
+    the server), while the previous chunk is being staged."""
+    constants = _constant_columns(rows)
+    columns = [name for name in WRITE_COLUMNS if name not in constants]
+    text = rows[columns].to_csv(index=False, header=False)  # floats as their shortest exact repr
+    return _CopyPayload(columns=columns, constants=constants, text=text)
+
+
+def _staging_create(raw_connection) -> None:
+    with psycopg.ClientCursor(raw_connection) as cursor:
         cursor.execute("DROP TABLE IF EXISTS import_rows")
         cursor.execute(
             """CREATE TEMPORARY TABLE import_rows (
@@ -592,31 +740,39 @@ def _write_postgresql(rows: pd.DataFrame, *, status, compare_status, batch_id, u
                 period varchar(7), period_start date, value double precision, flag varchar(1),
                 source varchar(200), comment text) ON COMMIT DROP"""
         )
-        constants = _constant_columns(rows)
-        copied = [name for name in WRITE_COLUMNS if name not in constants]
+
+
+def _staging_copy(raw_connection, payload: _CopyPayload) -> None:
+    """COPY one chunk into import_rows. A column with one value for the whole chunk is not sent once per
+    row: it becomes the column's default for this COPY."""
+    with psycopg.ClientCursor(raw_connection) as cursor:
+        for name, value in payload.constants.items():
+            cursor.execute(
+                f"ALTER TABLE import_rows ALTER COLUMN {name} SET DEFAULT %s::{_COLUMN_TYPES[name]}", [value]
+            )
         # FORCE_NOT_NULL: an empty text cell is '' (not NULL); empty id cells stay NULL.
-        force_not_null = ", ".join(name for name in _TEXT_COLUMNS if name in copied)
-        copy_sql = f"COPY import_rows ({', '.join(copied)}) FROM STDIN WITH (FORMAT csv"
+        force_not_null = ", ".join(name for name in _TEXT_COLUMNS if name in payload.columns)
+        copy_sql = f"COPY import_rows ({', '.join(payload.columns)}) FROM STDIN WITH (FORMAT csv"
         copy_sql += f", FORCE_NOT_NULL ({force_not_null}))" if force_not_null else ")"
-        with cursor.cursor.copy(copy_sql) as copy:
-            for start in range(0, len(rows), 200_000):
-                chunk = rows.iloc[start : start + 200_000][copied]
-                copy.write(chunk.to_csv(index=False, header=False))  # floats as their shortest exact repr
-        # A column with one value for the whole file is sent once, as a parameter, not once per row.
-        selected = {
-            name: f"%(constant_{name})s::{_COLUMN_TYPES[name]} AS {name}" if name in constants else name
-            for name in WRITE_COLUMNS
-        }
-        parameters = {
-            "status": status,
-            "batch_id": batch_id,
-            "user_id": user_id,
-            "now": now,
-            "reason": reason,
-            "door": HISTORY_DOOR,
-            **{f"constant_{name}": value for name, value in constants.items()},
-        }
-        values = ", ".join(selected[name] for name in WRITE_COLUMNS)
+        with cursor.copy(copy_sql) as copy:
+            copy.write(payload.text)
+
+
+def _staging_write(
+    raw_connection, *, rows: int, status, compare_status, batch_id, user_id, now, reason
+) -> ImportCounts:
+    """The staged rows into the observation table, in three statements (see the module docstring). Speaks
+    to the connection directly, as the staging does (psycopg, client-side binding as Django's cursors do)."""
+    parameters = {
+        "status": status,
+        "batch_id": batch_id,
+        "user_id": user_id,
+        "now": now,
+        "reason": reason,
+        "door": HISTORY_DOOR,
+    }
+    values = ", ".join(WRITE_COLUMNS)
+    with psycopg.ClientCursor(raw_connection) as cursor:
         # Temporary tables are never analysed automatically; and the observation table's statistics may be
         # stale (an empty table that just received a million rows). Joins over a million rows must not be
         # planned as nested loops on such estimates: hash or merge joins are linear whatever the estimate.
@@ -625,18 +781,20 @@ def _write_postgresql(rows: pd.DataFrame, *, status, compare_status, batch_id, u
         nested_loops = cursor.fetchone()[0]
         cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
         updated = _update_changed(cursor, values, compare_status, parameters)
+        # Rows not in the table yet: a plain INSERT, without ON CONFLICT's speculative insertion (a third of
+        # the write's time). Another transaction may commit one of these keys meanwhile; then the savepoint
+        # is undone and the upsert takes the rows, as it would have from the start.
+        cursor.execute("SAVEPOINT import_insert")
         try:
-            # Rows not in the table yet: a plain INSERT, without ON CONFLICT's speculative insertion (a third
-            # of the write's time). Another transaction may commit one of these keys meanwhile; then the
-            # savepoint is undone and the upsert takes the rows, as it would have from the start.
-            with transaction.atomic():
-                created, _none_updated = _insert(cursor, values, parameters)
-        except IntegrityError:
+            created, _none_updated = _insert(cursor, values, parameters)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT import_insert")
             created, updated_late = _insert(cursor, values, parameters, on_conflict=_on_conflict_update(compare_status))
             updated += updated_late
+        cursor.execute("RELEASE SAVEPOINT import_insert")
         cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [nested_loops])
         cursor.execute("DROP TABLE IF EXISTS import_rows")
-    return ImportCounts(created=created, updated=updated, unchanged=len(rows) - created - updated)
+    return ImportCounts(created=created, updated=updated, unchanged=rows - created - updated)
 
 
 _HISTORY_COPY = f"""

@@ -254,6 +254,85 @@ def test_one_bad_row_among_good_ones_refuses_the_whole_file(tmp_path, reference)
     assert (batch.rows_read, batch.rows_rejected) == (3, 1)
 
 
+# --- files written in chunks (a large file is validated and staged in chunks of CHUNK_ROWS rows) --------
+
+
+@pytest.fixture
+def two_row_chunks(monkeypatch):
+    monkeypatch.setattr("monitoring.imports.service.CHUNK_ROWS", 2)
+
+
+def test_a_bad_row_in_a_later_chunk_takes_back_the_chunks_already_written(tmp_path, reference, two_row_chunks):
+    # given five rows in three chunks; the last one is bad
+    text = HEADER + (
+        "KG,STUNTING,2021,11.8,,,,,\nKG,STUNTING,2020,12.0,,,,,\n"
+        "KG,WASTING,2021,2.0,,,,,\nKG,WASTING,2020,2.1,,,,,\nKG,POU,2021,abc,,,,,\n"
+    )
+    # when
+    batch = import_text(tmp_path, text)
+    # then the file is refused whole, recorded once, and nothing of the first chunks remains
+    assert_refused_with(batch, row=6, column="value", reason_part="not a number")
+    assert (batch.rows_read, batch.rows_rejected) == (5, 1)
+    assert list(ImportBatch.objects.values_list("status", flat=True)) == [ImportBatch.Status.REFUSED]
+
+
+def test_a_key_repeated_in_another_chunk_is_refused_naming_the_first_row(tmp_path, reference, two_row_chunks):
+    # given the same indicator, place and period in rows 2 and 5 (first and second chunk)
+    text = HEADER + (
+        "KG,STUNTING,2021,11.8,,,,,\nKG,STUNTING,2020,12.0,,,,,\nKG,WASTING,2021,2.0,,,,,\nkg,stunting,2021,11.9,,,,,\n"
+    )
+    # when
+    batch = import_text(tmp_path, text)
+    # then
+    assert_refused_with(batch, row=5, column="period", reason_part="as row 2")
+    assert batch.rows_rejected == 1
+
+
+def test_chunks_with_different_constant_columns_keep_each_rows_values(tmp_path, reference, two_row_chunks):
+    # given a source and a region that are constant within each chunk but differ between chunks, and a
+    # third chunk where they vary
+    text = HEADER + (
+        "KG,STUNTING,2021,11.8,,,,survey A,\nKG,STUNTING,2020,12.0,,,,survey A,\n"
+        "KG,CPI_FOOD_KG_DEC,2023,108.1,KG-C,,,NSC,\nKG,CPI_FOOD_KG_DEC,2022,101.5,KG-C,,,NSC,\n"
+        "KG,WASTING,2021,2.0,,,E,FAO,x\nKG,CPI_FOOD_KG_DEC,2021,99.0,KG-GB,,,,\n"
+    )
+    # when
+    batch = import_text(tmp_path, text)
+    # then every row has its own values, wherever its chunk sent them
+    assert batch.status == ImportBatch.Status.IMPORTED, batch.errors
+    assert (batch.rows_created, batch.rows_updated, batch.rows_unchanged) == (6, 0, 0)
+    written = {
+        (row[0], row[1]): row[2:]
+        for row in Observation.objects.values_list(
+            "indicator__code", "period", "region__code", "source", "flag", "comment"
+        )
+    }
+    assert written == {
+        ("STUNTING", "2021"): (None, "survey A", "", ""),
+        ("STUNTING", "2020"): (None, "survey A", "", ""),
+        ("CPI_FOOD_KG_DEC", "2023"): ("KG-C", "NSC", "", ""),
+        ("CPI_FOOD_KG_DEC", "2022"): ("KG-C", "NSC", "", ""),
+        ("WASTING", "2021"): (None, "FAO", "E", "x"),
+        ("CPI_FOOD_KG_DEC", "2021"): ("KG-GB", "", "", ""),
+    }
+    assert Observation.history.filter(history_type="+").count() == 6
+    # and the same file again, in the same chunks, changes nothing
+    again = import_text(tmp_path, text)
+    assert (again.rows_created, again.rows_updated, again.rows_unchanged) == (0, 0, 6)
+
+
+def test_a_dry_run_in_chunks_counts_the_whole_file_and_writes_nothing(tmp_path, reference, two_row_chunks):
+    # given one existing value, changed by the file
+    import_text(tmp_path, HEADER + "KG,STUNTING,2021,11.8,,,,,\n")
+    text = HEADER + "KG,STUNTING,2021,11.5,,,,,\nKG,STUNTING,2020,12.0,,,,,\nKG,WASTING,2021,2.0,,,,,\n"
+    # when
+    batch = import_text(tmp_path, text, dry_run=True)
+    # then
+    assert (batch.status, batch.rows_created, batch.rows_updated) == (ImportBatch.Status.DRY_RUN, 2, 1)
+    assert list(Observation.objects.values_list("period", "value")) == [("2021", 11.8)]
+    assert Observation.history.count() == 1
+
+
 @pytest.mark.parametrize("text", ["", HEADER, "\n\n"], ids=["no-bytes", "header-only", "blank-lines"])
 def test_an_empty_file_is_refused(tmp_path, reference, text):
     # when
