@@ -29,6 +29,12 @@ def main() -> None:
         for module in pkgutil.iter_modules(benchmarks.__path__)
         if module.name.startswith("bench_")
     )
+    from django.db import connection
+
+    from benchmarks import postgres_settings
+
+    if connection.vendor == "postgresql":
+        print(postgres_settings())
     selected = args.names or names
     unknown = set(selected) - set(names)
     if unknown:

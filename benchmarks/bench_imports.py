@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from countries.models import Country, Region
 from countries.services import reference_countries_load
@@ -56,11 +56,18 @@ def _status_mb(field: str) -> float:
 
 
 def _vacuum() -> None:
-    """Start from clean tables: a previous run's deleted rows would otherwise be vacuumed during this one."""
+    """Start from clean tables: a previous run's deleted rows would otherwise be vacuumed during this one.
+    Then a checkpoint, so that each timed step starts with no dirty pages or WAL left by the step before
+    (it needs superuser or the pg_checkpoint role; without it the step is skipped)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             for table in ("monitoring_observation", Observation.history.model._meta.db_table):
                 cursor.execute(f"VACUUM ANALYZE {table}")
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("CHECKPOINT")
+        except DatabaseError as refused:
+            print(f"  note: no checkpoint between the steps ({str(refused).strip()})")
 
 
 def _places() -> list[tuple[str, int, str, int | None]]:
@@ -185,6 +192,7 @@ def run(args) -> None:
             f"  generated {path.stat().st_size / 1e6:.0f} MB of template CSV in {time.perf_counter() - started:.1f} s"
         )
 
+        _vacuum()
         floor = _floor(frame)
         floor_name = "COPY" if connection.vendor == "postgresql" else "executemany"
         print(f"  floor ({floor_name}): {floor:.1f} s, {rows / floor:,.0f} rows/s")

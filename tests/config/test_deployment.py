@@ -40,6 +40,16 @@ def test_compose_has_the_production_services_with_healthchecks(compose):
     assert any("pgdata:" in volume for volume in services["postgres"]["volumes"])
 
 
+def test_postgres_starts_with_the_settings_the_benchmarks_are_measured_with(compose):
+    from benchmarks import SHIPPED_POSTGRES_SETTINGS
+
+    command = compose["services"]["postgres"]["command"]
+    assert command[0] == "postgres"
+    settings = dict(value.split("=", 1) for flag, value in zip(command[1::2], command[2::2], strict=True))
+    assert all(flag == "-c" for flag in command[1::2])
+    assert settings == SHIPPED_POSTGRES_SETTINGS
+
+
 def test_every_app_service_is_built_from_the_repository_dockerfile(compose):
     for name in ("web", "worker", "beat"):
         assert compose["services"][name]["build"] == "."

@@ -321,6 +321,32 @@ def test_chunks_with_different_constant_columns_keep_each_rows_values(tmp_path, 
     assert (again.rows_created, again.rows_updated, again.rows_unchanged) == (0, 0, 6)
 
 
+def test_market_prices_in_chunks_keep_their_market_region_and_exact_value(tmp_path, reference, two_row_chunks):
+    # given market prices (flag, source and comment the same in every row: the compact staging) in two chunks
+    osh = MarketFactory(country=reference.kg, code="osh-bazaar", name="Osh", region=reference.regions["KG-O"])
+    MarketFactory(country=reference.kg, code="bishkek", name="Bishkek", region=reference.regions["KG-GB"])
+    text = HEADER + (
+        "KG,PRICE_WHEAT_FLOUR,2024-01,45.123456789,,osh-bazaar,,WFP,\n"
+        "KG,PRICE_WHEAT_FLOUR,2024-02,0.1,,osh-bazaar,,WFP,\n"
+        "KG,PRICE_WHEAT_FLOUR,2024-01,47.25,,bishkek,,WFP,\n"
+    )
+    # when
+    batch = import_text(tmp_path, text)
+    # then
+    assert batch.status == ImportBatch.Status.IMPORTED, batch.errors
+    written = {
+        (row[0], row[1]): row[2:]
+        for row in Observation.objects.values_list("place_key", "period", "market__code", "region__code", "value")
+    }
+    assert written == {
+        ("market:osh-bazaar", "2024-01"): ("osh-bazaar", "KG-O", 45.123456789),
+        ("market:osh-bazaar", "2024-02"): ("osh-bazaar", "KG-O", 0.1),
+        ("market:bishkek", "2024-01"): ("bishkek", "KG-GB", 47.25),
+    }
+    assert Observation.objects.get(period="2024-02").period_start.isoformat() == "2024-02-01"
+    assert Observation.objects.filter(market=osh).count() == 2
+
+
 def test_a_dry_run_in_chunks_counts_the_whole_file_and_writes_nothing(tmp_path, reference, two_row_chunks):
     # given one existing value, changed by the file
     import_text(tmp_path, HEADER + "KG,STUNTING,2021,11.8,,,,,\n")
