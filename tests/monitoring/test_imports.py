@@ -262,6 +262,11 @@ def two_row_chunks(monkeypatch):
     monkeypatch.setattr("monitoring.imports.service.CHUNK_ROWS", 2)
 
 
+def written_by_key(first: str, second: str, *fields: str) -> dict[tuple, tuple]:
+    """The observations' `fields`, by (first, second): e.g. (indicator code, period) -> (source, flag)."""
+    return {(row[0], row[1]): row[2:] for row in Observation.objects.values_list(first, second, *fields)}
+
+
 def test_a_bad_row_in_a_later_chunk_takes_back_the_chunks_already_written(tmp_path, reference, two_row_chunks):
     # given five rows in three chunks; the last one is bad
     text = HEADER + (
@@ -301,13 +306,7 @@ def test_chunks_with_different_constant_columns_keep_each_rows_values(tmp_path, 
     # then every row has its own values, wherever its chunk sent them
     assert batch.status == ImportBatch.Status.IMPORTED, batch.errors
     assert (batch.rows_created, batch.rows_updated, batch.rows_unchanged) == (6, 0, 0)
-    written = {
-        (row[0], row[1]): row[2:]
-        for row in Observation.objects.values_list(
-            "indicator__code", "period", "region__code", "source", "flag", "comment"
-        )
-    }
-    assert written == {
+    assert written_by_key("indicator__code", "period", "region__code", "source", "flag", "comment") == {
         ("STUNTING", "2021"): (None, "survey A", "", ""),
         ("STUNTING", "2020"): (None, "survey A", "", ""),
         ("CPI_FOOD_KG_DEC", "2023"): ("KG-C", "NSC", "", ""),
@@ -334,11 +333,7 @@ def test_market_prices_in_chunks_keep_their_market_region_and_exact_value(tmp_pa
     batch = import_text(tmp_path, text)
     # then
     assert batch.status == ImportBatch.Status.IMPORTED, batch.errors
-    written = {
-        (row[0], row[1]): row[2:]
-        for row in Observation.objects.values_list("place_key", "period", "market__code", "region__code", "value")
-    }
-    assert written == {
+    assert written_by_key("place_key", "period", "market__code", "region__code", "value") == {
         ("market:osh-bazaar", "2024-01"): ("osh-bazaar", "KG-O", 45.123456789),
         ("market:osh-bazaar", "2024-02"): ("osh-bazaar", "KG-O", 0.1),
         ("market:bishkek", "2024-01"): ("bishkek", "KG-GB", 47.25),
