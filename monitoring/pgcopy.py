@@ -1,10 +1,10 @@
 """PostgreSQL's binary COPY format, built column by column with numpy.
 
 psycopg's `Copy.write_row` costs a Python call and a tuple per row: several seconds for the two and a half
-million score rows of a full recompute. Here each column is encoded for all rows at once (fixed-width
-values as big-endian arrays; text as codes into its distinct values, gathered into place), and the rows
-are written in blocks. The format: https://www.postgresql.org/docs/current/sql-copy.html (Binary Format):
-a header, then per row the field count (int16) and per field its length (int32, -1 for NULL) and bytes.
+million score rows of a full recompute. Here each column is encoded for all rows at once (numbers as
+big-endian arrays; text through its distinct values), rows with the same layout become one numpy record
+array, and the rows are written in blocks. The format (PostgreSQL manual, COPY, "Binary Format"): a
+header, then per row the field count (int16) and per field its length (int32, -1 for NULL) and bytes.
 """
 
 import json
@@ -38,63 +38,56 @@ def binary_copy_blocks(frame: pd.DataFrame, columns: list[str], types: list[str]
 
 
 def _block(block: pd.DataFrame, columns: list[str], types: list[str]) -> bytes:
-    rows = len(block)
+    """The block's rows, grouped by layout: rows whose fields all have the same lengths (the same NULLs,
+    texts of the same byte lengths) share one numpy record type, filled column by column and written
+    whole. A handful of layouts cover a block (a few texts, a few NULL patterns); a table's rows have no
+    order, so the groups are written one after the other."""
     fields = [_field(block[column], pgtype) for column, pgtype in zip(columns, types, strict=True)]
-    row_sizes = 2 + sum(4 + np.maximum(lengths, 0) for lengths, _data in fields)
-    row_starts = np.cumsum(row_sizes) - row_sizes
-    buffer = np.empty(int(row_sizes.sum()), dtype=np.uint8)
-    _put(buffer, row_starts, np.full(rows, len(columns), dtype=">i2"))
-    position = row_starts + 2
-    for lengths, data in fields:
-        _put(buffer, position, lengths.astype(">i4"))
-        data(buffer, position + 4)
-        position = position + 4 + np.maximum(lengths, 0)
-    return buffer.tobytes()
+    layout = np.zeros(len(block), dtype=np.int64)
+    for field_lengths, _values in fields:
+        layout, _distinct = pd.factorize(layout * (int(field_lengths.max()) + 2) + field_lengths + 1)
+    order = np.argsort(layout, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(layout[order]) != 0])
+    parts = []
+    for rows in np.split(order, starts[1:]):
+        first = rows[0]
+        spec = [("count", ">i2")]
+        for number, (field_lengths, values) in enumerate(fields):
+            spec.append((f"length{number}", ">i4"))
+            if field_lengths[first] > 0:
+                data_type = values.dtype.newbyteorder(">") if values.dtype.kind != "S" else f"S{field_lengths[first]}"
+                spec.append((f"data{number}", data_type))
+        record = np.empty(len(rows), dtype=np.dtype(spec))
+        record["count"] = len(fields)
+        for number, (field_lengths, values) in enumerate(fields):
+            record[f"length{number}"] = field_lengths[first]
+            if field_lengths[first] > 0:
+                record[f"data{number}"] = values[rows]
+        parts.append(record.tobytes())
+    return b"".join(parts)
 
 
-def _put(buffer: np.ndarray, positions: np.ndarray, values: np.ndarray) -> None:
-    """Write each row's fixed-width big-endian value at its byte position."""
-    width = values.dtype.itemsize
-    buffer[positions[:, None] + np.arange(width)] = values.view(np.uint8).reshape(-1, width)
-
-
-def _field(series: pd.Series, pgtype: str):
-    """(lengths: int array, -1 for NULL; a function writing the values at given positions)."""
+def _field(series: pd.Series, pgtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """(each row's length: -1 for NULL; each row's value: a big-endian number, or the text's bytes)."""
     if pgtype in FIXED_TYPES:
         values, missing = _fixed_values(series, pgtype)
-        width = values.dtype.itemsize
-        lengths = np.where(missing, -1, width)
-        present = ~missing
-
-        def write(buffer: np.ndarray, positions: np.ndarray) -> None:
-            _put(buffer, positions[present], values[present])
-
-        return lengths, write
-    missing = pd.isna(series).to_numpy()
-    texts = np.where(missing, None, series.to_numpy(dtype=object))
-    if pgtype == "jsonb" and not all(isinstance(value, str) for value in texts[~missing]):
-        texts = np.array([None if gone else _json_text(value) for value, gone in zip(texts, missing, strict=True)])
-    codes, distinct = pd.factorize(pd.Series(texts, dtype=object), use_na_sentinel=True)
+        return np.where(missing, -1, values.dtype.itemsize), values
+    texts = series.to_numpy(dtype=object)
+    try:
+        codes, distinct = pd.factorize(texts, use_na_sentinel=True)
+    except TypeError:  # JSON given as dicts or lists (unhashable): as text, row by row
+        texts = np.array([None if pd.isna(value) is True else _json_text(value) for value in texts], dtype=object)
+        codes, distinct = pd.factorize(texts, use_na_sentinel=True)
     if pgtype == "jsonb":  # jsonb's binary form: a version byte, then the JSON text
         encoded = [b"\x01" + _json_text(value).encode() for value in distinct]
     else:
         encoded = [str(value).encode() for value in distinct]
+    if any(b"\x00" in value for value in encoded):
+        raise ValueError(f"{series.name}: PostgreSQL text cannot hold the NUL character")
+    encoded.append(b"")  # what a NULL row points at (code -1)
     distinct_lengths = np.array([len(value) for value in encoded], dtype=np.int64)
-    distinct_starts = np.cumsum(distinct_lengths) - distinct_lengths
-    joined = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    lengths = np.full(len(codes), -1, dtype=np.int64)
-    lengths[codes >= 0] = distinct_lengths[codes[codes >= 0]]
-
-    def write(buffer: np.ndarray, positions: np.ndarray) -> None:
-        sizes = np.maximum(lengths, 0)
-        total = int(sizes.sum())
-        if not total:
-            return
-        row_of_byte = np.repeat(np.arange(len(sizes)), sizes)
-        within = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        buffer[positions[row_of_byte] + within] = joined[distinct_starts[codes[row_of_byte]] + within]
-
-    return lengths, write
+    lengths = np.where(codes < 0, -1, distinct_lengths[codes])
+    return lengths, np.array(encoded, dtype=f"S{max(1, int(distinct_lengths.max()))}")[codes]
 
 
 def _json_text(value) -> str:
