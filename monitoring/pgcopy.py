@@ -73,6 +73,9 @@ def _field(series: pd.Series, pgtype: str) -> tuple[np.ndarray, np.ndarray]:
         values, missing = _fixed_values(series, pgtype)
         return np.where(missing, -1, values.dtype.itemsize), values
     texts = series.to_numpy(dtype=object)
+    if pgtype != "jsonb" and pd.api.types.infer_dtype(texts, skipna=True) not in ("string", "empty"):
+        # numbers or booleans in a text column: as their text (True, 1 and 1.0 must not share one value)
+        texts = np.array([None if pd.isna(value) is True else str(value) for value in texts], dtype=object)
     try:
         codes, distinct = pd.factorize(texts, use_na_sentinel=True)
     except TypeError:  # JSON given as dicts or lists (unhashable): as text, row by row
@@ -101,7 +104,9 @@ def _fixed_values(series: pd.Series, pgtype: str) -> tuple[np.ndarray, np.ndarra
     """(big-endian values with 0 where missing, missing mask) of a fixed-width column."""
     dtype = FIXED_TYPES[pgtype]
     if pgtype == "date":
-        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            days = series.dt.tz_localize(None)  # the day where the moment is, not in UTC
+        elif pd.api.types.is_datetime64_any_dtype(series.dtype):
             days = series
         else:
             days = pd.to_datetime(pd.Series(series.to_numpy(dtype=object)).map(_date_value), errors="raise")
@@ -118,12 +123,21 @@ def _fixed_values(series: pd.Series, pgtype: str) -> tuple[np.ndarray, np.ndarra
         numbers = pd.to_numeric(series, errors="raise").to_numpy(dtype=float, na_value=np.nan)
         return np.where(missing, 0.0, numbers).astype(dtype), missing
     if pd.api.types.is_integer_dtype(series.dtype):
-        return series.to_numpy(dtype=np.int64, na_value=0).astype(dtype), missing
-    numbers = pd.to_numeric(series, errors="raise").to_numpy(dtype=float, na_value=np.nan)
-    whole = numbers[~missing]
-    if len(whole) and not np.array_equal(whole, np.round(whole)):
-        raise ValueError(f"{series.name}: not whole numbers for {pgtype}")
-    return np.where(missing, 0, numbers).astype(np.int64).astype(dtype), missing
+        integers = series.to_numpy(dtype=np.int64, na_value=0)
+    elif pd.api.types.is_float_dtype(series.dtype):  # ids held as float because a row has none
+        numbers = series.to_numpy(dtype=float, na_value=0.0)
+        if not np.all(np.isfinite(numbers)) or not np.array_equal(numbers, np.round(numbers)):
+            raise ValueError(f"{series.name}: not whole numbers for {pgtype}")
+        integers = numbers.astype(np.int64)
+    else:  # Python ints (exact, whatever their size) and None
+        try:
+            integers = pd.array(series.to_numpy(dtype=object), dtype="Int64").to_numpy(dtype=np.int64, na_value=0)
+        except (TypeError, ValueError) as refused:
+            raise ValueError(f"{series.name}: not whole numbers for {pgtype}") from refused
+    limits = np.iinfo(np.dtype(dtype))
+    if len(integers) and (integers.min() < limits.min or integers.max() > limits.max):
+        raise ValueError(f"{series.name}: a number out of range for {pgtype}")
+    return integers.astype(dtype), missing
 
 
 def _date_value(value):

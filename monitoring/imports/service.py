@@ -180,21 +180,21 @@ def import_observations_file(
         )
     references = References.load(parsed, user=acting_user, system=user is None)
     batch.status = ImportBatch.Status.DRY_RUN if dry_run else ImportBatch.Status.IMPORTED
-    if dry_run:
-        batch.save()  # a dry run is recorded whatever its outcome; its writes are rolled back
     try:
         with transaction.atomic():
-            if not dry_run:
-                batch.save()
+            batch.save()
             counts = _validate_and_write(parsed, references, batch=batch, user=acting_user, status=status)
             if dry_run:  # the real write, rolled back: a dry run's counts are exactly those of the import
                 transaction.set_rollback(True)
     except _Refused as refused:
-        if not dry_run:  # the batch row went with the rollback
-            batch.pk, batch._state.adding = None, True
+        batch.pk, batch._state.adding = None, True  # the batch row went with the rollback
         return _batch_refuse(batch, refused.errors, rows_rejected=refused.rows_rejected)
     _batch_count(batch, counts)
-    batch.save(update_fields=["rows_created", "rows_updated", "rows_unchanged"])
+    if dry_run:  # recorded afresh: its row went with the rollback
+        batch.pk, batch._state.adding = None, True
+        batch.save()
+    else:
+        batch.save(update_fields=["rows_created", "rows_updated", "rows_unchanged"])
     return batch
 
 
@@ -215,6 +215,10 @@ def _validate_and_write(
     checked = []
     try:
         for start in range(0, len(parsed.rows), CHUNK_ROWS):
+            # A failed write aborted the transaction: raise its own error, not the "transaction aborted" a later
+            # query would meet. A clerk's validation queries the database (workflow rules): it waits for the
+            # writes first; other imports' validation does not touch the database and goes on meanwhile.
+            writer.raise_failure(wait=references.workflow_rules)
             chunk = observations_validate(parsed.rows.iloc[start : start + CHUNK_ROWS], parsed, references)
             checked.append(chunk)
             # A chunk with an error, or with a key twice (refused below), is not written, nor any after it.
@@ -240,6 +244,11 @@ def _batch_count(batch: ImportBatch, counts: ImportCounts) -> None:
 
 
 def _batch_refuse(batch: ImportBatch, errors: list[dict], *, rows_rejected: int) -> ImportBatch:
+    # A null character cannot be stored in PostgreSQL's JSON: the report shows it as the symbol for null.
+    errors = [
+        {key: value.replace("\x00", "\u2400") if isinstance(value, str) else value for key, value in error.items()}
+        for error in errors
+    ]
     errors = sorted(errors, key=lambda error: (error["row"], error["column"]))
     batch.status = ImportBatch.Status.REFUSED
     batch.rows_rejected = rows_rejected or len({error["row"] for error in errors})
@@ -495,6 +504,9 @@ def observations_validate(rows: pd.DataFrame, parsed: ParsedFile, references: Re
 
     too_long = _per_value(frame["source"], lambda texts: texts.str.len() > 200)
     problems.add(too_long, "source", _("The source is longer than 200 characters."))
+    for name in ("source", "comment"):  # PostgreSQL text cannot hold it
+        has_null = _per_value(frame[name], lambda texts: texts.str.contains("\x00", regex=False))
+        problems.add(has_null, name, _("The cell contains a null character."))
 
     # Scope: a user enters data only for the states the policy lets them (never another state's).
     if references.enterable is not None:
@@ -631,6 +643,12 @@ class _ChunkWriter:
 
     def stop(self) -> None:
         self.stopped = True
+
+    def raise_failure(self, *, wait: bool) -> None:
+        """Raise the error of a write that has failed, if any; with `wait`, of the writes still running too."""
+        for future in self.pending:
+            if (wait or future.done()) and future.exception() is not None:
+                raise future.exception()
 
     def finish(self) -> ImportCounts:
         for future in self.pending:

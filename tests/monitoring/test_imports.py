@@ -3,13 +3,16 @@ writes nothing; good files are written once, with history, within the user's cou
 
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from openpyxl import Workbook
 
 from monitoring.imports.service import import_observations_file
 from monitoring.models import Door, ImportBatch, Observation
+from tests.conftest import require_service
 from tests.factories import MarketFactory, ObservationFactory, PeriodApprovalFactory, user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -244,6 +247,19 @@ def test_malformed_rows_are_refused_and_nothing_is_written(tmp_path, reference, 
     assert ImportBatch.objects.get(pk=batch.pk).errors == batch.errors
 
 
+@pytest.mark.parametrize("column", ["source", "comment"])
+def test_a_null_character_in_a_text_cell_is_refused_naming_the_cell(tmp_path, reference, column):
+    # given a source or comment holding a null character (PostgreSQL text cannot store it)
+    cells = {"source": "FAO", "comment": "checked"}
+    cells[column] = "bad\x00text"
+    text = HEADER + f"KG,STUNTING,2021,11.8,,,,{cells['source']},{cells['comment']}\n"
+    # when
+    batch = import_text(tmp_path, text)
+    # then the report shows the cell with the symbol for null
+    assert_refused_with(batch, row=2, column=column, reason_part="null character")
+    assert ImportBatch.objects.get(pk=batch.pk).errors[0]["value"] == "bad\u2400text"
+
+
 def test_one_bad_row_among_good_ones_refuses_the_whole_file(tmp_path, reference):
     # given
     text = HEADER + "KG,STUNTING,2021,11.8,,,,,\nKG,WASTING,2021,abc,,,,,\nKG,WASTING,2020,2.0,,,,,\n"
@@ -352,6 +368,31 @@ def test_a_dry_run_in_chunks_counts_the_whole_file_and_writes_nothing(tmp_path, 
     assert (batch.status, batch.rows_created, batch.rows_updated) == (ImportBatch.Status.DRY_RUN, 2, 1)
     assert list(Observation.objects.values_list("period", "value")) == [("2021", 11.8)]
     assert Observation.history.count() == 1
+    recorded = ImportBatch.objects.get(pk=batch.pk)
+    assert (recorded.status, recorded.rows_created, recorded.rows_updated) == (ImportBatch.Status.DRY_RUN, 2, 1)
+
+
+def test_a_failed_write_reports_its_own_error_not_the_aborted_transaction(
+    tmp_path, reference, two_row_chunks, monkeypatch
+):
+    require_service(connection.vendor == "postgresql", "the chunk writer's thread is PostgreSQL's")
+
+    # given a clerk's file of three chunks, and a database that refuses the first chunk's staging
+    def failing_copy(raw_connection, payload):
+        with raw_connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+
+    monkeypatch.setattr("monitoring.imports.service._staging_copy", failing_copy)
+    clerk = user_with_role("clerk", reference.kg)
+    text = HEADER + (
+        "KG,STUNTING,2021,11.8,,,,,\nKG,STUNTING,2020,12.0,,,,,\nKG,WASTING,2021,2.0,,,,,\n"
+        "KG,WASTING,2020,2.1,,,,,\nKG,POU,2021,7.5,,,,,\n"
+    )
+    # when / then the database's own error reaches the caller, and nothing is written
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        import_text(tmp_path, text, user=clerk)
+    assert Observation.objects.count() == 0
+    assert ImportBatch.objects.count() == 0
 
 
 @pytest.mark.parametrize("text", ["", HEADER, "\n\n"], ids=["no-bytes", "header-only", "blank-lines"])

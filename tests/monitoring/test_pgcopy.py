@@ -112,9 +112,37 @@ def test_an_id_column_pandas_holds_as_float_is_written_as_integers():
     assert ids.count(None) == 1
 
 
-def test_a_fraction_for_an_integer_column_is_refused():
-    with pytest.raises(ValueError, match="whole numbers"):
-        list(pgcopy.binary_copy_blocks(pd.DataFrame({"level": [1.5]}), ["level"], ["int2"]))
+@pytest.mark.parametrize(
+    ("values", "pgtype", "reason"),
+    [
+        ([1.5], "int2", "whole numbers"),
+        ([float("inf")], "int8", "whole numbers"),
+        ([40_000], "int2", "out of range"),
+        ([2**31 + 5], "int4", "out of range"),
+        (["seven"], "int8", "whole numbers"),
+    ],
+)
+def test_a_number_an_integer_column_cannot_hold_is_refused(values, pgtype, reason):
+    with pytest.raises(ValueError, match=reason):
+        list(pgcopy.binary_copy_blocks(pd.DataFrame({"level": values}), ["level"], [pgtype]))
+
+
+def test_large_python_ints_beside_none_and_local_days_and_mixed_text_keep_their_values():
+    require_service(connection.vendor == "postgresql", "binary COPY is PostgreSQL's (set DATABASE_URL)")
+    # given Python ints beyond float precision beside None, a day given as a local midnight (Almaty), and
+    # a text column of True, 1 and 1.0 (three texts, not one)
+    frame = pd.DataFrame({column: [None] * 3 for column in COLUMNS})
+    frame["id8"] = pd.Series([2**60 + 1, None, 7], dtype=object)
+    frame["day"] = pd.Series(pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"])).dt.tz_localize("Asia/Almaty")
+    frame["label"] = pd.Series([True, 1, 1.0], dtype=object)
+    # when
+    rows = _round_trip(frame)
+    # then
+    assert sorted((row[0] or 0, row[3], row[5]) for row in rows) == [
+        (0, date(2024, 1, 2), "1"),
+        (7, date(2024, 1, 3), "1.0"),
+        (2**60 + 1, date(2024, 1, 1), "True"),
+    ]
 
 
 def test_text_that_is_not_json_is_refused_before_the_database():
