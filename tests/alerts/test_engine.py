@@ -241,9 +241,10 @@ def test_an_id_column_with_a_missing_value_is_written_as_integers():
     # given an id column pandas holds as float because one row has none (a national score has no market)
     market_ids = pd.Series([3.0, float("nan"), 12.0], name="market_id")
 
-    # when it is prepared for SQLite's executemany (PostgreSQL's binary COPY: tests/monitoring/test_pgcopy.py)
-    values = _column_values(market_ids)
+    # when it is prepared for PostgreSQL's binary COPY into an int8 column
+    values = _column_values(market_ids, True)
 
-    # then the values are ints and None, as the int8 column holds them
+    # then the values are ints and None (floats made the COPY raise TypeError: compute_alerts failed on
+    # PostgreSQL with the demo data)
     assert values == [3, None, 12]
     assert all(type(value) is int for value in values if value is not None)
