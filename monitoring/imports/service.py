@@ -8,8 +8,8 @@ Validation runs in chunks of CHUNK_ROWS rows, and each valid chunk is staged as 
 the database loads one chunk while Python checks the next; duplicates across chunks are checked at the
 end. Any error anywhere refuses the whole file and the transaction takes back what was staged or written.
 
-PostgreSQL: each chunk is COPied into a temporary table by a worker thread on the same connection (a
-column with one value for the whole chunk is not sent per row but set as the column's default). Then,
+PostgreSQL: each chunk is COPied into a temporary table by a worker thread on the same connection (in
+binary form, built by numpy, when its flag, source and comment hold one value each; else as CSV). Then,
 once: an UPDATE ... FROM of the existing rows whose values differ and, in the same statement (one
 snapshot), a DELETE from the temporary table of the keys found; a plain INSERT of the rest (joins planned
 without nested loops). Each statement's RETURNING feeds the history INSERT in the same statement. A plain
@@ -698,34 +698,14 @@ def _markets_upsert(parsed: ParsedFile) -> dict[tuple[int, str], int]:
 
 
 _OBSERVATION = "monitoring_observation"
-_TEXT_COLUMNS = ["place_key", "flag", "source", "comment"]
+_TEXT_NOT_NULL = "FORCE_NOT_NULL (place_key, flag, source, comment)"
+_WRITTEN = ", ".join(WRITE_COLUMNS)
 _INSERTED_COLUMNS = [
     *WRITE_COLUMNS, "status", "rejection_reason", "import_batch_id", "created_by_id", "updated_by_id", "created_at",
     "updated_at",
 ]  # fmt: skip
-# The optional columns, which often hold one value for a whole file, and their PostgreSQL types.
-_COLUMN_TYPES = {
-    "region_id": "bigint",
-    "market_id": "bigint",
-    "flag": "varchar",
-    "source": "varchar",
-    "comment": "text",
-}
-
-
-def _constant_columns(rows: pd.DataFrame) -> dict[str, object]:
-    """The optional columns that hold one value in every row (None for an empty id), by name."""
-    constants = {}
-    for name in _COLUMN_TYPES:
-        column = rows[name]
-        if _COLUMN_TYPES[name] == "bigint":
-            if column.isna().all():
-                constants[name] = None
-            elif column.notna().all() and (column == column.iloc[0]).all():
-                constants[name] = int(column.iloc[0])
-        elif (column == column.iloc[0]).all():
-            constants[name] = str(column.iloc[0])
-    return constants
+# Text columns that usually hold one value for a whole file: a chunk where they do is staged compactly.
+_USUALLY_CONSTANT = ["flag", "source", "comment"]
 
 
 _HISTORY = Observation.history.model._meta.db_table
@@ -735,11 +715,10 @@ _HISTORY = Observation.history.model._meta.db_table
 class _CopyPayload:
     """A chunk as the PostgreSQL writer stages it. Either `binary`: the numeric columns and the codes of the
     place keys and periods in PostgreSQL's binary COPY format, with `places` and `periods` (the texts of
-    those codes), when flag, source and comment hold one value each in the chunk (the usual file); or
-    `text`: CSV of the columns that vary, the others in `constants`."""
+    those codes) and `constants` (flag, source and comment, one value each in the chunk: the usual file);
+    or `text`: CSV of every column."""
 
-    constants: dict[str, object]
-    columns: list[str] = field(default_factory=list)
+    constants: dict[str, str] = field(default_factory=dict)
     text: str = ""
     binary: bytes = b""
     places: str = ""
@@ -765,11 +744,8 @@ def _copy_payload(rows: pd.DataFrame) -> _CopyPayload:
     """Built in the caller's thread (pandas holds the interpreter lock; the writer's thread mostly waits on
     the server), while the previous chunk is being staged. The binary form costs numpy a few milliseconds
     where CSV costs pandas most of a second per 250,000 rows."""
-    constants = _constant_columns(rows)
-    if not {"flag", "source", "comment"} <= constants.keys():
-        columns = [name for name in WRITE_COLUMNS if name not in constants]
-        text = rows[columns].to_csv(index=False, header=False)  # floats as their shortest exact repr
-        return _CopyPayload(constants=constants, columns=columns, text=text)
+    if any((rows[name] != rows[name].iloc[0]).any() for name in _USUALLY_CONSTANT):
+        return _CopyPayload(text=rows[WRITE_COLUMNS].to_csv(index=False, header=False))  # floats exact
     place_codes, places = pd.factorize(rows["place_key"])
     period_codes, periods = pd.factorize(rows["period"])
     period_starts = rows["period_start"].to_numpy()[np.unique(period_codes, return_index=True)[1]]
@@ -787,7 +763,7 @@ def _copy_payload(rows: pd.DataFrame) -> _CopyPayload:
         record[f"{column}_length"] = width
         record[column] = values.fillna(0).to_numpy() if isinstance(values, pd.Series) else values
     return _CopyPayload(
-        constants={name: constants[name] for name in ("flag", "source", "comment")},
+        constants={name: str(rows[name].iloc[0]) for name in _USUALLY_CONSTANT},
         binary=_BINARY_HEADER + record.tobytes() + _BINARY_TRAILER,
         places=pd.DataFrame({"code": range(len(places)), "text": places}).to_csv(index=False, header=False),
         periods=pd.DataFrame({"code": range(len(periods)), "text": periods, "start": period_starts}).to_csv(
@@ -817,9 +793,8 @@ def _staging_create(raw_connection) -> None:
 
 
 def _staging_copy(raw_connection, payload: _CopyPayload) -> None:
-    """Stage one chunk in import_rows: the binary payload through import_codes and its two code tables, or
-    the CSV one directly. A column with one value for the whole chunk is not sent once per row: it becomes
-    the column's default (CSV) or a parameter (binary)."""
+    """Stage one chunk in import_rows: the binary payload through import_codes and its two code tables (flag,
+    source and comment as parameters), or the CSV one directly."""
     with psycopg.ClientCursor(raw_connection) as cursor:
         if payload.binary:
             cursor.execute("TRUNCATE import_codes, import_places, import_periods")
@@ -837,13 +812,8 @@ def _staging_copy(raw_connection, payload: _CopyPayload) -> None:
                 payload.constants,
             )
             return
-        for name, value in payload.constants.items():
-            column_type = _COLUMN_TYPES[name]
-            cursor.execute(f"ALTER TABLE import_rows ALTER COLUMN {name} SET DEFAULT %s::{column_type}", [value])
         # FORCE_NOT_NULL: an empty text cell is '' (not NULL); empty id cells stay NULL.
-        force_not_null = ", ".join(name for name in _TEXT_COLUMNS if name in payload.columns)
-        copy_sql = f"COPY import_rows ({', '.join(payload.columns)}) FROM STDIN WITH (FORMAT csv"
-        copy_sql += f", FORCE_NOT_NULL ({force_not_null}))" if force_not_null else ")"
+        copy_sql = f"COPY import_rows ({', '.join(WRITE_COLUMNS)}) FROM STDIN WITH (FORMAT csv, {_TEXT_NOT_NULL})"
         with cursor.copy(copy_sql) as copy:
             copy.write(payload.text)
 
@@ -861,7 +831,6 @@ def _staging_write(
         "reason": reason,
         "door": HISTORY_DOOR,
     }
-    values = ", ".join(WRITE_COLUMNS)
     with psycopg.ClientCursor(raw_connection) as cursor:
         # Temporary tables are never analysed automatically; and the observation table's statistics may be
         # stale (an empty table that just received a million rows). Joins over a million rows must not be
@@ -870,16 +839,16 @@ def _staging_write(
         cursor.execute("SELECT current_setting('enable_nestloop')")
         nested_loops = cursor.fetchone()[0]
         cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
-        updated = _update_changed(cursor, values, compare_status, parameters)
+        updated = _update_changed(cursor, compare_status, parameters)
         # Rows not in the table yet: a plain INSERT, without ON CONFLICT's speculative insertion (a third of
         # the write's time). Another transaction may commit one of these keys meanwhile; then the savepoint
         # is undone and the upsert takes the rows, as it would have from the start.
         cursor.execute("SAVEPOINT import_insert")
         try:
-            created, _none_updated = _insert(cursor, values, parameters)
+            created, _none_updated = _insert(cursor, parameters)
         except psycopg.errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT import_insert")
-            created, updated_late = _insert(cursor, values, parameters, on_conflict=_on_conflict_update(compare_status))
+            created, updated_late = _insert(cursor, parameters, on_conflict=_on_conflict_update(compare_status))
             updated += updated_late
         cursor.execute("RELEASE SAVEPOINT import_insert")
         cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [nested_loops])
@@ -908,14 +877,14 @@ def _changed_condition(old: str, new: str, compare_status: bool) -> str:
     return f"({changed} OR {old}.status IS DISTINCT FROM {new}.status)" if compare_status else changed
 
 
-def _update_changed(cursor, values: str, compare_status: bool, parameters: dict) -> int:
+def _update_changed(cursor, compare_status: bool, parameters: dict) -> int:
     """Rewrite the existing observations whose values differ from the file's, with their history rows, and
     leave in import_rows only the keys not in the table. One statement, so one snapshot: a key another
     session commits meanwhile is neither updated nor removed, and the INSERT that follows meets it."""
     cursor.execute(
         f"""
         WITH incoming AS (
-            SELECT {values}, %(status)s::varchar AS status FROM import_rows
+            SELECT {_WRITTEN}, %(status)s::varchar AS status FROM import_rows
         ), written AS (
             UPDATE {_OBSERVATION} AS o SET
                 region_id = n.region_id, market_id = n.market_id, value = n.value, flag = n.flag,
@@ -937,14 +906,14 @@ def _update_changed(cursor, values: str, compare_status: bool, parameters: dict)
     return cursor.fetchone()[0]
 
 
-def _insert(cursor, values: str, parameters: dict, *, on_conflict: str = "") -> tuple[int, int]:
+def _insert(cursor, parameters: dict, *, on_conflict: str = "") -> tuple[int, int]:
     """Insert the rows left in import_rows, with their history rows; `on_conflict` (for keys another
     transaction wrote while this import ran) turns it into an upsert. Returns (created, updated)."""
     cursor.execute(
         f"""
         WITH written AS (
             INSERT INTO {_OBSERVATION} AS o ({", ".join(_INSERTED_COLUMNS)})
-            SELECT {values}, %(status)s, '', %(batch_id)s, %(user_id)s, %(user_id)s, %(now)s, %(now)s
+            SELECT {_WRITTEN}, %(status)s, '', %(batch_id)s, %(user_id)s, %(user_id)s, %(now)s, %(now)s
             FROM import_rows
             {on_conflict}
             RETURNING o.*, (o.xmax = 0) AS created
