@@ -33,6 +33,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import pandas as pd
 from django.conf import settings
 
 DEFAULT_ROWS = 1_000_000
@@ -196,7 +197,8 @@ def _generate(rows: int) -> None:
     from django.utils import timezone
 
     from countries.models import Country, Market
-    from monitoring.alerts.models import Alert, AlertRule, Method, Score, SeriesState
+    from monitoring.alerts.engine import scores_store
+    from monitoring.alerts.models import Alert, AlertRule, Method, SeriesState
     from monitoring.models import Indicator, Observation
 
     now = timezone.now()
@@ -314,12 +316,11 @@ def _generate(rows: int) -> None:
                 level=score_rows[-1][-1],
             )
         )
-    _copy(
-        Score,
-        ["indicator_id", "country_id", "market_id", "place_key", "period", "period_start", "score", "level"],
+    scores = pd.DataFrame(
         score_rows,
-        {"rule_id": rule.pk, "method": Method.ALPS, "computed_at": now},
+        columns=["indicator_id", "country_id", "market_id", "place_key", "period", "period_start", "score", "level"],
     )
+    scores_store(scores.assign(rule_id=rule.pk, method=Method.ALPS))
     SeriesState.objects.bulk_create(state_rows, batch_size=5000)
     Alert.objects.bulk_create(alert_rows, batch_size=5000)
     print(f"{len(markets)} markets, {len(score_rows):,} scores, {len(state_rows):,} series, {len(alert_rows):,} alerts")

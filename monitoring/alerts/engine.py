@@ -21,7 +21,6 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from countries.models import Country, Market, Region
 from monitoring.alerts.methods.alps import alps_scores
@@ -30,7 +29,11 @@ from monitoring.alerts.methods.bands import band_scores, rise_scores
 from monitoring.alerts.methods.common import Insufficient
 from monitoring.alerts.methods.ifpa import ifpa_scores, real_prices
 from monitoring.alerts.methods.ratios import derive
-from monitoring.alerts.models import Alert, AlertEvent, AlertRule, Level, Method, Score, SeriesState
+from monitoring.alerts.models import Alert, AlertEvent, AlertRule, Level, Method, ScoreSeries, SeriesState
+from monitoring.alerts.series_rows import WRITE_COLUMNS as SERIES_WRITE_COLUMNS
+from monitoring.alerts.series_rows import SeriesRows, series_rows
+from monitoring.alerts.series_rows import copy_payload as series_rows_copy_payload
+from monitoring.alerts.series_rows import python_rows as series_python_rows
 from monitoring.formulas import formula_codes
 from monitoring.models import Indicator, Observation
 
@@ -311,15 +314,22 @@ def compute(
         frames.append(scored)
     scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*SERIES, "period"])
     timings["methods"] = round(time.perf_counter() - mark, 3)
+    mark = time.perf_counter()
     if not scores.empty:
         scores["period_start"] = pd.to_datetime(scores["period_start"])
         scores = _attach_places(scores, observations)
     summary.scores = len(scores)
-    summary.series = int(scores[SERIES].drop_duplicates().shape[0]) if len(scores) else 0
+    timings["places"] = round(time.perf_counter() - mark, 3)
 
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Scores, states and alerts are derived, and every run converges on them again: the run need not
+            # wait for its log to reach the disk. A crash in that instant loses this run only (the next one
+            # redoes it); the writes of people (approvals, acknowledgements) keep the server's setting.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
         mark = time.perf_counter()
-        summary.scores_changed, summary.scores_deleted, affected = _write_series(scores, scope_rows, since, timings)
+        summary.scores_changed, summary.scores_deleted, affected = _write_series(scores, scope_rows, timings, summary)
         timings["write_scores"] = round(time.perf_counter() - mark, 3)
         mark = time.perf_counter()
         # Alerts depend on their series' scores only: a series whose scores did not change keeps its alerts.
@@ -333,11 +343,15 @@ def compute(
             or bool(changed_indicator_ids & {codes.get(code) for code in regional.CEREAL_CODES}),
             since=max(filter(None, [since, regional_since]), default=None),
             summary=summary,
+            # A full run holds every series' scores: the share rule reads them from memory.
+            scores=scores if series is None and country_id is None and len(scores) else None,
         )
         timings["regional"] = round(time.perf_counter() - mark, 3)
         if notify and (notify_ids or regional_ids):
             transaction.on_commit(lambda: notifications.send_digests(alert_ids=notify_ids, regional_ids=regional_ids))
             summary.notifications = len(notify_ids) + len(regional_ids)
+        mark = time.perf_counter()
+    timings["commit"] = round(time.perf_counter() - mark, 3)
     summary.alerts_open = Alert.objects.open().count()
     summary.seconds = round(time.perf_counter() - started, 3)
     logger.info("alerts computed: %s", summary.as_dict())
@@ -365,25 +379,7 @@ def _attach_places(scores: pd.DataFrame, observations: pd.DataFrame) -> pd.DataF
 
 # ---------------------------------------------------------------------------------------- writing scores
 
-SCORE_WRITE_COLUMNS = [
-    "rule_id",
-    "method",
-    "indicator_id",
-    "country_id",
-    "region_id",
-    "market_id",
-    "place_key",
-    "period",
-    "period_start",
-    "value",
-    "score",
-    "method_class",
-    "level",
-    "insufficient_reason",
-    "inputs",
-    "computed_at",
-]
-# What a series' fingerprint covers: when none of it changed, the series' score rows are left alone.
+# What a series' fingerprint covers: when none of it changed, the series' row is left alone.
 FINGERPRINT_COLUMNS = [
     "period",
     "value",
@@ -397,136 +393,89 @@ FINGERPRINT_COLUMNS = [
 ]
 
 
-def _score_table(scores: pd.DataFrame) -> pd.DataFrame:
-    table = pd.DataFrame(
-        {
-            "rule_id": scores["rule_id"].astype("int64"),
-            "method": scores["method"],
-            "indicator_id": scores["indicator_id"].astype("int64"),
-            "country_id": scores["country_id"].astype("int64"),
-            "region_id": scores["region_id"].astype("Int64"),
-            "market_id": scores["market_id"].astype("Int64"),
-            "place_key": scores["place_key"],
-            "period": scores["period"],
-            "period_start": scores["period_start"],
-            "value": scores["value"].astype(float).round(10),
-            "score": scores["score"].astype(float).round(10),
-            "method_class": scores["method_class"].fillna(""),
-            "level": scores["level"].astype("Float64").astype("Int64"),
-            "insufficient_reason": scores["insufficient_reason"].fillna(""),
-        }
+def _column_hashes(values: pd.Series) -> np.ndarray:
+    """A 64-bit hash of each value; texts through their distinct values (a few hundred periods, classes and
+    reasons among millions of rows)."""
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return pd.util.hash_array(values.astype(float).to_numpy())
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return pd.util.hash_array(np.asarray(uniques, dtype=object))[codes]
+
+
+def _fingerprints(rows: SeriesRows) -> list[str]:
+    """A 64-bit fingerprint (hex) of each series' score rows, in series order."""
+    scores = rows.scores
+    combined = np.zeros(len(scores), dtype=np.uint64)
+    for column in FINGERPRINT_COLUMNS:
+        values = scores[column]
+        if column in ("value", "score"):
+            values = values.astype(float).round(10)
+        combined = combined * np.uint64(1099511628211) ^ _column_hashes(values)  # FNV-style mixing
+    return [f"{value:016x}" for value in np.bitwise_xor.reduceat(combined, rows.starts[:-1])]
+
+
+def _series_keys(rows: SeriesRows) -> list[tuple]:
+    first = rows.first_rows
+    return list(
+        zip(
+            first["rule_id"].astype("int64").tolist(),
+            first["indicator_id"].astype("int64").tolist(),
+            first["country_id"].astype("int64").tolist(),
+            first["place_key"].astype(object).tolist(),
+            strict=True,
+        )
     )
-    basis = scores["basis"].fillna("")
-    table["inputs"] = np.where(basis == "", "{}", '{"prices": "' + basis + '"}')
-    table["computed_at"] = pd.Timestamp(timezone.now())
-    return table
 
 
-def _fingerprints(scores: pd.DataFrame) -> pd.Series:
-    """A 64-bit fingerprint (hex) of each series' score rows, indexed by the series key."""
-    columns = scores[FINGERPRINT_COLUMNS].copy()
-    columns["score"] = columns["score"].astype(float).round(10)
-    columns["value"] = columns["value"].astype(float).round(10)
-    columns["level"] = columns["level"].astype(float)
-    row_hashes = pd.util.hash_pandas_object(columns, index=False).to_numpy()
-    codes = scores.groupby(SERIES, sort=False).ngroup().to_numpy()
-    order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
-    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    combined = np.bitwise_xor.reduceat(row_hashes[order], starts)
-    keys = scores.iloc[order[starts]][SERIES]
-    index = pd.MultiIndex.from_arrays(
-        [
-            keys["rule_id"].astype("int64").to_numpy(),
-            keys["indicator_id"].astype("int64").to_numpy(),
-            keys["country_id"].astype("int64").to_numpy(),
-            keys["place_key"].astype(object).to_numpy(),
-        ],
-        names=SERIES,
+def _series_subset(rows: SeriesRows, keep: np.ndarray) -> SeriesRows:
+    """The series at the positions where `keep` is true."""
+    counts = np.diff(rows.starts)
+    mask = np.repeat(keep, counts)
+    return SeriesRows(
+        scores=rows.scores[mask].reset_index(drop=True), starts=np.r_[0, np.cumsum(counts[keep])].astype(np.int64)
     )
-    return pd.Series([f"{value:016x}" for value in combined], index=index)
 
 
-# PostgreSQL types of the columns the engine bulk-loads (binary COPY needs them).
-COPY_TYPES = {
-    "rule_id": "int8", "indicator_id": "int8", "country_id": "int8", "region_id": "int8", "market_id": "int8",
-    "method": "varchar", "pillar": "varchar", "place_key": "varchar", "period": "varchar", "method_class": "varchar",
-    "insufficient_reason": "varchar", "status": "varchar", "acknowledgement_note": "text", "resolution_note": "text",
-    "period_start": "date", "value": "float8", "score": "float8", "level": "int2", "inputs": "jsonb",
-    "message_params": "jsonb", "computed_at": "timestamptz", "raised_at": "timestamptz", "updated_at": "timestamptz",
-    "resolved_at": "timestamptz",
-}  # fmt: skip
-
-
+# Integer columns the engine bulk-loads: pandas holds them as float when one row has none (a national
+# score has no market), and neither PostgreSQL's COPY nor SQLite may receive 3.0 for an id.
+INTEGER_COLUMNS = {"rule_id", "indicator_id", "country_id", "region_id", "market_id", "level"}
 JSON_COLUMNS = {"inputs", "message_params"}
 
 
-def _json_values(series: pd.Series, postgres: bool) -> list:
-    """JSON columns (given as JSON text or dicts): psycopg's Jsonb wrapper for a binary COPY, text else."""
-    if not postgres:
-        return [value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) for value in series]
-    # Score rows repeat a handful of JSON texts: each becomes one wrapper that hands psycopg the text as is.
-    wrapped: dict[str, Jsonb] = {}
-    values = []
-    for value in series:
-        if isinstance(value, str):
-            if value not in wrapped:
-                json.loads(value)  # refuse anything that is not JSON before it reaches the database
-                wrapped[value] = Jsonb(None, dumps=lambda _unused, text=value: text)
-            values.append(wrapped[value])
-        else:
-            values.append(Jsonb(value))
-    return values
-
-
-def _column_values(series: pd.Series, postgres: bool) -> list:
-    """A column as Python values for the database: None for missing, dates as dates (ISO text on SQLite),
-    timestamps as aware datetimes."""
+def _column_values(series: pd.Series) -> list:
+    """A column as Python values for executemany (SQLite): None for missing, ints for ids, dates and
+    timestamps as the backend stores them, JSON as text."""
     if series.name in JSON_COLUMNS:
-        return _json_values(series, postgres)
+        return [value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) for value in series]
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        if series.notna().all() and (series.iloc[0] == series).all():  # one stamp for the whole run: convert once
-            values = [series.iloc[0].to_pydatetime()] * len(series)
-        else:
-            values = [None if pd.isna(value) else value.to_pydatetime() for value in series]
-        if not postgres:
-            values = [None if value is None else connection.ops.adapt_datetimefield_value(value) for value in values]
-        return values
+        return [
+            None if pd.isna(value) else connection.ops.adapt_datetimefield_value(value.to_pydatetime())
+            for value in series
+        ]
     if pd.api.types.is_datetime64_any_dtype(series):
-        values = series.to_numpy().astype("datetime64[D]")
-        return list(values.astype(object) if postgres else values.astype(str))
-    if pd.api.types.is_float_dtype(series.dtype) and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
-        array = series.to_numpy()
-        if COPY_TYPES.get(series.name) in ("int2", "int8"):
-            # An id or level column with a missing value is float in pandas; the binary COPY needs ints.
-            return [None if np.isnan(value) else int(value) for value in array]
-        return list(np.where(np.isnan(array), None, array.astype(object)))
-    values = series.astype(object).to_numpy()
-    missing = pd.isna(series).to_numpy()
-    if missing.any():
-        values = values.copy()
-        values[missing] = None
-    if pd.api.types.is_integer_dtype(series.dtype):
+        return list(series.to_numpy().astype("datetime64[D]").astype(str))
+    values = series.astype(object).to_numpy().copy()
+    values[pd.isna(series).to_numpy()] = None
+    if series.name in INTEGER_COLUMNS or pd.api.types.is_integer_dtype(series.dtype):
         return [None if value is None else int(value) for value in values]
     return list(values)
 
 
 def _load_rows(cursor, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
-    """Bulk-load rows: binary COPY on PostgreSQL (several times faster than CSV from pandas), executemany
-    elsewhere."""
+    """Bulk-load rows (JSON columns given as JSON text): CSV COPY on PostgreSQL, executemany elsewhere."""
     if frame.empty:
         return
-    postgres = connection.vendor == "postgresql"
-    rows = zip(*(_column_values(frame[column], postgres) for column in columns), strict=True)
-    if postgres:
+    if connection.vendor == "postgresql":
+        frame = frame[columns].astype({column: "Int64" for column in columns if column in INTEGER_COLUMNS})
+        # \N for NULL, so that an empty text stays an empty text; floats written exactly (shortest repr).
+        data = frame.to_csv(index=False, header=False, na_rep="\\N")
         raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types([COPY_TYPES[column] for column in columns])
-            for row in rows:
-                copy.write_row(row)
-    else:
-        placeholders = ", ".join(["%s"] * len(columns))
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows))
+        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
+            copy.write(data)
+        return
+    rows = zip(*(_column_values(frame[column]) for column in columns), strict=True)
+    placeholders = ", ".join(["%s"] * len(columns))
+    cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows))
 
 
 def _series_table(cursor, keys: list[tuple]) -> None:
@@ -539,42 +488,43 @@ def _series_table(cursor, keys: list[tuple]) -> None:
 
 
 def _write_series(
-    scores: pd.DataFrame, scope_rows: list, since: date | None, timings: dict
+    scores: pd.DataFrame, scope_rows: list, timings: dict, summary: ComputeSummary
 ) -> tuple[int, int, list[tuple]]:
-    """Converge the score rows and series states of the run's scope on the new scores.
+    """Converge the scored series and series states of the run's scope on the new scores.
 
     A series whose fingerprint is unchanged is not touched (the nightly recompute writes almost nothing);
-    a changed series has its rows replaced (from `since` on, when given); a series that vanished (its
-    values were withdrawn, the rule no longer applies) loses its rows and state. Returns (rows written,
-    series removed, the keys of the changed and removed series, loaded in the temporary table
+    a changed series has its row replaced, whole (the methods always read its whole history); a series that
+    vanished (its values were withdrawn, the rule no longer applies) loses its row and state. Returns (score
+    rows written, series removed, the keys of the changed and removed series, loaded in the temporary table
     `tmp_alert_series` for the alert step)."""
     mark = time.perf_counter()
     existing = {
         (rule_id, indicator_id, country_id, place_key): fingerprint
-        for rule_id, indicator_id, country_id, place_key, fingerprint in SeriesState.objects.filter(
+        for rule_id, indicator_id, country_id, place_key, fingerprint in ScoreSeries.objects.filter(
             _scope_q(scope_rows)
-        ).values_list(*SERIES, "scores_hash")
+        ).values_list(*SERIES, "fingerprint")
     }
-    fingerprints = _fingerprints(scores) if len(scores) else pd.Series(dtype=object)
-    changed = [key for key, fingerprint in fingerprints.items() if existing.get(key) != fingerprint]
-    removed = [key for key in existing if key not in fingerprints.index]
+    rows = series_rows(scores) if len(scores) else SeriesRows(scores=scores, starts=np.zeros(1, np.int64))
+    fingerprints = _fingerprints(rows) if len(scores) else []
+    keys = _series_keys(rows) if len(scores) else []
+    summary.series = len(keys)
+    keep = np.array([existing.get(key) != fingerprint for key, fingerprint in zip(keys, fingerprints, strict=True)])
+    changed = [key for key, changes in zip(keys, keep, strict=True) if changes]
+    removed = list(existing.keys() - set(keys))
     timings["scores_compare"] = round(time.perf_counter() - mark, 3)
     if not changed and not removed:
         return 0, 0, []
 
     mark = time.perf_counter()
-    if changed:
-        changed_mask = pd.MultiIndex.from_frame(scores[SERIES]).isin(changed)
-        changed_scores = scores[changed_mask]
-    else:
-        changed_scores = scores.iloc[0:0]
-    rows = _score_table(changed_scores) if len(changed_scores) else pd.DataFrame(columns=SCORE_WRITE_COLUMNS)
-    if since is not None and len(rows):
-        rows = rows[rows["period_start"] >= pd.Timestamp(since)]
+    if len(changed) < len(keys):
+        rows = _series_subset(rows, keep)
+        fingerprints = [fingerprint for fingerprint, changes in zip(fingerprints, keep, strict=True) if changes]
+    now = timezone.now()
+    payload = _series_payload(rows, fingerprints, now) if changed else None
     timings["scores_prepare"] = round(time.perf_counter() - mark, 3)
 
     mark = time.perf_counter()
-    table = Score._meta.db_table
+    table = ScoreSeries._meta.db_table
     state_table = SeriesState._meta.db_table
     join = (
         "JOIN tmp_alert_series t ON s.rule_id = t.rule_id AND s.indicator_id = t.indicator_id "
@@ -582,60 +532,116 @@ def _write_series(
     )
     with connection.cursor() as cursor:
         _series_table(cursor, [*changed, *removed])
-        since_condition = " WHERE s.period_start >= %s" if since is not None else ""
-        cursor.execute(
-            f"DELETE FROM {table} WHERE id IN (SELECT s.id FROM {table} s {join}{since_condition})",
-            [since] if since is not None else [],
-        )
+        cursor.execute(f"DELETE FROM {table} WHERE id IN (SELECT s.id FROM {table} s {join})")
         timings["scores_delete"] = round(time.perf_counter() - mark, 3)
         mark = time.perf_counter()
-        _load_rows(cursor, table, rows, SCORE_WRITE_COLUMNS)
+        _series_insert(cursor, payload)
         timings["scores_copy"] = round(time.perf_counter() - mark, 3)
         if removed:
             cursor.execute(f"DELETE FROM {state_table} WHERE id IN (SELECT s.id FROM {state_table} s {join})")
 
-    mark = time.perf_counter()
-    latest = _series_latest(changed_scores) if len(changed_scores) else changed_scores.iloc[0:0]
-    states = [
-        SeriesState(
-            rule_id=int(row.rule_id),
-            indicator_id=int(row.indicator_id),
-            pillar=row.pillar,
-            country_id=int(row.country_id),
-            place_key=row.place_key,
-            period=row.period,
-            period_start=row.period_start.date(),
-            level=None if pd.isna(row.level) else int(row.level),
-            insufficient_reason=row.insufficient_reason or "",
-            # With `since` only part of the series was rewritten: no fingerprint, so that the next full run
-            # rewrites it whole.
-            scores_hash=""
-            if since is not None
-            else fingerprints[(int(row.rule_id), int(row.indicator_id), int(row.country_id), row.place_key)],
+        mark = time.perf_counter()
+        if changed:
+            _write_states(cursor, _series_latest(rows), now)
+        timings["write_states"] = round(time.perf_counter() - mark, 3)
+    return len(rows.scores) if changed else 0, len(removed), [*changed, *removed]
+
+
+def _series_payload(rows: SeriesRows, fingerprints: list[str], now) -> bytes | list[tuple]:
+    """The series rows as the database loads them: binary COPY data on PostgreSQL, tuples elsewhere."""
+    bases = rows.first_rows["basis"].fillna("").tolist()
+    inputs = [json.dumps({"prices": basis}) if basis else "{}" for basis in bases]
+    if connection.vendor == "postgresql":
+        return series_rows_copy_payload(rows, inputs, fingerprints, now)
+    return series_python_rows(rows, inputs, fingerprints, connection.ops.adapt_datetimefield_value(now))
+
+
+def _series_insert(cursor, payload: bytes | list[tuple] | None) -> None:
+    table = ScoreSeries._meta.db_table
+    columns = ", ".join(SERIES_WRITE_COLUMNS)
+    if not payload:
+        return
+    if isinstance(payload, bytes):
+        raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
+        with raw.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(payload)
+    else:
+        placeholders = ", ".join(["%s"] * len(SERIES_WRITE_COLUMNS))
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", payload)
+
+
+def scores_store(scores: pd.DataFrame) -> int:
+    """Write score rows (the columns of `Score`, plus `basis`: 'nominal', 'real' or '') as series rows,
+    replacing those series' rows; for benchmarks and tests that need scores without running the methods.
+    Returns the number of series written. Series states and alerts are left as they are."""
+    defaults = {"region_id": None, "market_id": None, "value": np.nan, "score": np.nan, "method_class": "",
+                "level": np.nan, "insufficient_reason": "", "basis": ""}  # fmt: skip
+    scores = scores.assign(**{name: value for name, value in defaults.items() if name not in scores})
+    scores["period_start"] = pd.to_datetime(scores["period_start"])
+    rows = series_rows(scores)
+    keys = _series_keys(rows)
+    payload = _series_payload(rows, _fingerprints(rows), timezone.now())
+    table = ScoreSeries._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        _series_table(cursor, keys)
+        cursor.execute(
+            f"DELETE FROM {table} WHERE id IN (SELECT s.id FROM {table} s JOIN tmp_alert_series t "
+            "ON s.rule_id = t.rule_id AND s.indicator_id = t.indicator_id AND s.country_id = t.country_id "
+            "AND s.place_key = t.place_key)"
         )
-        for row in (latest.itertuples(index=False) if len(latest) else [])
-    ]
-    if states:
-        SeriesState.objects.bulk_create(
-            states,
-            update_conflicts=True,
-            unique_fields=SERIES,
-            update_fields=[
-                "pillar", "period", "period_start", "level", "insufficient_reason", "scores_hash", "computed_at",
-            ],
-            batch_size=2000,
-        )  # fmt: skip
-    timings["write_states"] = round(time.perf_counter() - mark, 3)
-    return len(rows), len(removed), [*changed, *removed]
+        _series_insert(cursor, payload)
+    return len(keys)
 
 
-def _series_latest(scores: pd.DataFrame) -> pd.DataFrame:
+STATE_COLUMNS = [
+    *SERIES, "pillar", "period", "period_start", "level", "insufficient_reason", "computed_at",
+]  # fmt: skip
+
+
+def _write_states(cursor, latest: pd.DataFrame, now) -> None:
+    """Upsert the series states (each series' latest period) through a temporary table."""
+    if latest.empty:
+        return
+    frame = pd.DataFrame(
+        {
+            "rule_id": latest["rule_id"].astype("int64"),
+            "indicator_id": latest["indicator_id"].astype("int64"),
+            "country_id": latest["country_id"].astype("int64"),
+            "place_key": latest["place_key"],
+            "pillar": latest["pillar"],
+            "period": latest["period"],
+            "period_start": latest["period_start"],
+            "level": latest["level"].astype("Float64").astype("Int64"),
+            "insufficient_reason": latest["insufficient_reason"].fillna(""),
+            "computed_at": pd.Timestamp(now),
+        }
+    )
+    cursor.execute("DROP TABLE IF EXISTS tmp_series_state")
+    cursor.execute(
+        "CREATE TEMPORARY TABLE tmp_series_state (rule_id bigint, indicator_id bigint, country_id bigint, "
+        "place_key varchar(80), pillar varchar(20), period varchar(7), period_start date, level smallint, "
+        "insufficient_reason varchar(200), computed_at timestamp with time zone)"
+    )
+    _load_rows(cursor, "tmp_series_state", frame, STATE_COLUMNS)
+    columns = ", ".join(STATE_COLUMNS)
+    updates = ", ".join(f"{column} = excluded.{column}" for column in STATE_COLUMNS[len(SERIES) :])
+    # WHERE true: SQLite's parser needs it before ON CONFLICT in an INSERT ... SELECT.
+    cursor.execute(
+        f"INSERT INTO {SeriesState._meta.db_table} ({columns}) SELECT {columns} FROM tmp_series_state WHERE true "
+        f"ON CONFLICT (rule_id, indicator_id, country_id, place_key) DO UPDATE SET {updates}"
+    )
+    cursor.execute("DROP TABLE tmp_series_state")
+
+
+def _series_latest(rows: SeriesRows) -> pd.DataFrame:
     """The latest period of each series among the rows that raise alerts (monthly IFPA, not its means)."""
-    rows = scores[scores["raises_alert"].astype(bool)]
-    if rows.empty:
-        return rows
-    order = rows.sort_values([*SERIES, "period_start"])
-    return order.drop_duplicates(SERIES, keep="last")
+    raises = rows.scores["raises_alert"].astype(bool).to_numpy()
+    positions = np.flatnonzero(raises)
+    if not len(positions):
+        return rows.scores.iloc[0:0]
+    series_of = np.repeat(np.arange(len(rows.starts) - 1), np.diff(rows.starts))[positions]
+    last = positions[np.r_[series_of[1:] != series_of[:-1], True]]
+    return rows.scores.iloc[last]
 
 
 def _scope_q(scope_rows: list, since: date | None = None) -> Q:
@@ -700,52 +706,85 @@ def _last_normal(scores: pd.DataFrame) -> pd.DataFrame:
     return normal.groupby(SERIES)["period_start"].max().rename("last_normal").reset_index()
 
 
-def _message_params(rows: pd.DataFrame, names: dict, indicators: dict[int, Indicator]) -> list[dict]:
-    params = []
-    for row in rows.itertuples(index=False):
-        indicator = indicators[int(row.indicator_id)]
-        place_en, place_ru = names.get((int(row.country_id), row.place_key), (row.place_key, row.place_key))
-        entry = {
-            "subject_en": indicator.name_en,
-            "subject_ru": indicator.name_ru,
-            "place_en": place_en,
-            "place_ru": place_ru,
-            "value": None if pd.isna(row.value) else round(float(row.value), 4),
-            "unit": indicator.unit,
-            "prices": row.basis or "",
-        }
-        annual_growth = getattr(row, "annual_growth", np.nan)
-        if not pd.isna(annual_growth):
-            entry["annual_growth_pct"] = round(((1 + float(annual_growth)) ** 12 - 1) * 100, 2)
-        deviation = getattr(row, "deviation_pct", np.nan)
-        if not pd.isna(deviation):
-            entry["deviation_pct"] = round(float(deviation), 2)
-        if row.method == Method.TREND:
-            entry["rises"] = int(row.score)
-        params.append(entry)
-    return params
+def _json_members(name: str, values: list, *, keep_null: bool = False) -> list[str | None]:
+    """`"name": value` JSON texts of one column (None where the value is missing and not kept). Distinct
+    texts are encoded once: alert columns repeat a handful of names, units and classes."""
+    encoded: dict = {}
+    members = []
+    for value in values:
+        if value is None:
+            members.append(f'"{name}": null' if keep_null else None)
+            continue
+        if isinstance(value, float):  # nearly all distinct: json.dumps writes a finite float as its repr
+            members.append(f'"{name}": {value!r}')
+            continue
+        if (member := encoded.get(value)) is None:
+            member = encoded[value] = f'"{name}": {json.dumps(value, ensure_ascii=False)}'
+        members.append(member)
+    return members
 
 
-def _inputs(rows: pd.DataFrame) -> list[dict]:
-    extra = [
-        c
-        for c in ("quarterly_growth", "annual_growth", "seasonal_norm", "deviation_pct", "history_centre", "flag")
-        if c in rows
+def _json_objects(columns: list[list[str | None]]) -> list[str]:
+    """JSON object texts, one per row, from member texts column by column (None: member left out)."""
+    return ["{" + ", ".join(member for member in row if member is not None) + "}" for row in zip(*columns, strict=True)]
+
+
+def _rounded(values: pd.Series, digits: int | None) -> list[float | None]:
+    """Numbers rounded as Python rounds them (None: as they are); missing ones None."""
+    numbers = values.astype(float).tolist()
+    if digits is None:
+        return [None if np.isnan(value) else value for value in numbers]
+    return [None if np.isnan(value) else round(value, digits) for value in numbers]
+
+
+def _message_params(rows: pd.DataFrame, names: dict, indicators: dict[int, Indicator]) -> list[str]:
+    """The sentence parameters of each alert (JSON text): what the sentence names, in both languages."""
+    indicator_ids = rows["indicator_id"].astype("int64").tolist()
+    places = [
+        names.get((country, place), (place, place))
+        for country, place in zip(rows["country_id"].astype("int64").tolist(), rows["place_key"].tolist(), strict=True)
     ]
-    result = []
-    for row in rows[["value", "basis", *extra]].itertuples(index=False):
-        entry = {"value": None if pd.isna(row.value) else float(row.value)}
-        if row.basis:
-            entry["prices"] = row.basis
-        for name in extra:
-            item = getattr(row, name)
-            if isinstance(item, str):
-                if item:
-                    entry[name] = item
-            elif not pd.isna(item):
-                entry[name] = round(float(item), 8)
-        result.append(entry)
-    return result
+    columns = [
+        _json_members("subject_en", [indicators[pk].name_en for pk in indicator_ids]),
+        _json_members("subject_ru", [indicators[pk].name_ru for pk in indicator_ids]),
+        _json_members("place_en", [english for english, _russian in places]),
+        _json_members("place_ru", [russian for _english, russian in places]),
+        _json_members("value", _rounded(rows["value"], 4), keep_null=True),
+        _json_members("unit", [indicators[pk].unit for pk in indicator_ids]),
+        _json_members("prices", [basis or "" for basis in rows["basis"].tolist()]),
+    ]
+    if "annual_growth" in rows:
+        growth = rows["annual_growth"].astype(float)
+        columns.append(_json_members("annual_growth_pct", _rounded(((1 + growth) ** 12 - 1) * 100, 2)))
+    if "deviation_pct" in rows:
+        columns.append(_json_members("deviation_pct", _rounded(rows["deviation_pct"], 2)))
+    trend = (rows["method"] == Method.TREND).to_numpy()
+    if trend.any():
+        scores = rows["score"].astype(float).to_numpy()
+        columns.append(
+            _json_members(
+                "rises", [int(score) if is_trend else None for score, is_trend in zip(scores, trend, strict=True)]
+            )
+        )
+    return _json_objects(columns)
+
+
+def _inputs(rows: pd.DataFrame) -> list[str]:
+    """The values each alert was computed from (JSON text)."""
+    columns = [
+        _json_members("value", _rounded(rows["value"], None), keep_null=True),
+        _json_members("prices", [basis or None for basis in rows["basis"].tolist()]),
+    ]
+    for name in ("quarterly_growth", "annual_growth", "seasonal_norm", "deviation_pct", "history_centre", "flag"):
+        if name not in rows:
+            continue
+        if name == "flag":
+            columns.append(
+                _json_members(name, [flag or None if isinstance(flag, str) else None for flag in rows[name].tolist()])
+            )
+        else:
+            columns.append(_json_members(name, _rounded(rows[name], 8)))
+    return _json_objects(columns)
 
 
 def _converge_alerts(
@@ -828,8 +867,8 @@ def _converge_alerts(
                 alert.level = int(row.level)
                 alert.score = None if pd.isna(row.score) else float(row.score)
                 alert.method_class = row.method_class
-                alert.inputs = used
-                alert.message_params = message
+                alert.inputs = json.loads(used)
+                alert.message_params = json.loads(message)
                 alert.status = row.status
                 old_level = int(row.old_level)
                 if alert.level > old_level:
@@ -916,8 +955,8 @@ def _insert_new_alerts(new: pd.DataFrame, names: dict, indicators: dict, now) ->
     """Insert new alerts and their 'raised' (and, when already cleared, 'resolved') events; returns the
     ids of the new open alerts at warning or above (to notify)."""
     stamp = connection.ops.adapt_datetimefield_value(now)  # the same value in the rows and the queries
-    moment = pd.Timestamp(now)
-    moment_dtype = pd.Series([moment]).dtype
+    # The run's time as the database's text, once (pandas would format it again for every row).
+    stamp_text = stamp if isinstance(stamp, str) else now.isoformat()
     cleared = new["cleared"].astype(bool).to_numpy()
     rows = pd.DataFrame(
         {
@@ -937,10 +976,10 @@ def _insert_new_alerts(new: pd.DataFrame, names: dict, indicators: dict, now) ->
             "inputs": _inputs(new),
             "message_params": _message_params(new, names, indicators),
             "status": np.where(cleared, Alert.Status.RESOLVED, Alert.Status.OPEN),
-            "raised_at": moment,
-            "updated_at": moment,
+            "raised_at": stamp_text,
+            "updated_at": stamp_text,
             "acknowledgement_note": "",
-            "resolved_at": pd.Series([moment if flag else pd.NaT for flag in cleared], dtype=moment_dtype),
+            "resolved_at": np.where(cleared, stamp_text, None),
             "resolution_note": np.where(cleared, CLEARED_NOTE, ""),
         }
     )

@@ -1,6 +1,8 @@
 """Alert rules (data an analyst edits), every scored period, alerts and their lifecycle."""
 
 import fnmatch
+import json
+from datetime import date
 
 from django.conf import settings
 from django.db import models
@@ -78,28 +80,54 @@ class AlertRule(models.Model):
         return any(fnmatch.fnmatchcase(code, pattern) for pattern in patterns)
 
 
-class ScoreQuerySet(models.QuerySet):
-    def scored(self) -> "ScoreQuerySet":
-        return self.filter(score__isnull=False)
+class ValueListField(models.Field):
+    """A list of values of one type: a PostgreSQL array, JSON text elsewhere (SQLite). The engine writes a
+    series' periods as parallel lists in one row (see `ScoreSeries`)."""
+
+    def __init__(self, *args, element_type: str = "text", **kwargs):
+        self.element_type = element_type  # a PostgreSQL type name: text, date, float8, int2
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["element_type"] = self.element_type
+        return name, path, args, kwargs
+
+    def db_type(self, connection) -> str:
+        return f"{self.element_type}[]" if connection.vendor == "postgresql" else "text"
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or isinstance(value, list):
+            return value
+        items = json.loads(value)
+        if self.element_type == "date":
+            return [None if item is None else date.fromisoformat(item) for item in items]
+        return items
+
+    def get_prep_value(self, value):
+        return value
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is None or connection.vendor == "postgresql":
+            return value
+        return json.dumps([item.isoformat() if isinstance(item, date) else item for item in value])
 
 
-class Score(models.Model):
-    """Every period a rule scored, normal ones too (so a chart can draw the IFPA or ALPS line), and the
-    periods it could not score, with the reason."""
+class ScoreSeries(models.Model):
+    """The scores of one series (one rule, indicator, state and place), every period in one row of parallel
+    lists. A full recompute writes one row per series instead of one per period (about 17,000 rows where a
+    million monthly prices give 2.4 million scored periods), which is what keeps it within its time budget.
+    `Score` reads them back a period per row."""
 
-    # Scores are a derived table, rewritten in bulk by the engine from rows that are themselves checked;
-    # no database-level foreign-key check per row (Django still cascades deletes), and no index per key:
-    # the unique constraint (leading with the rule) and score_lookup (leading with the country) serve
-    # every query, and each extra index would be maintained for millions of rows on a full recompute.
-    rule = models.ForeignKey(
-        AlertRule, on_delete=models.CASCADE, related_name="scores", db_constraint=False, db_index=False
-    )
+    # A derived table rewritten in bulk by the engine: no database-level foreign-key check per row (Django
+    # still cascades deletes).
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="score_series", db_constraint=False)
     method = models.CharField(_("method"), max_length=30, choices=Method.choices)
     indicator = models.ForeignKey(
-        Indicator, on_delete=models.CASCADE, related_name="scores", db_constraint=False, db_index=False
+        Indicator, on_delete=models.CASCADE, related_name="score_series", db_constraint=False, db_index=False
     )
     country = models.ForeignKey(
-        Country, on_delete=models.CASCADE, related_name="scores", db_constraint=False, db_index=False
+        Country, on_delete=models.CASCADE, related_name="score_series", db_constraint=False, db_index=False
     )
     region = models.ForeignKey(
         Region, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False, db_index=False
@@ -107,6 +135,58 @@ class Score(models.Model):
     market = models.ForeignKey(
         Market, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False, db_index=False
     )
+    place_key = models.CharField(_("place key"), max_length=80, blank=True, default="")
+    periods = ValueListField(_("periods"), element_type="text")
+    period_starts = ValueListField(_("period starts"), element_type="date")
+    scored_values = ValueListField(_("values scored"), element_type="float8")
+    scores = ValueListField(_("scores"), element_type="float8")
+    method_classes = ValueListField(_("method's classes"), element_type="text")
+    levels = ValueListField(_("levels"), element_type="int2")
+    insufficient_reasons = ValueListField(_("insufficient data"), element_type="text")
+    inputs = models.JSONField(_("inputs"), default=dict, blank=True)
+    fingerprint = models.CharField(
+        _("fingerprint of the scores"), max_length=16, blank=True, help_text=_("Unchanged: the row is not rewritten.")
+    )
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["country", "indicator", "place_key", "rule"]
+        verbose_name = _("scored series")
+        verbose_name_plural = _("scored series")
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "indicator", "country", "place_key"], name="score_series_one")
+        ]
+        indexes = [models.Index(fields=["country", "indicator", "method"], name="score_series_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.indicator_id} {self.country_id} {self.place_key}"
+
+
+class ScoreQuerySet(models.QuerySet):
+    def scored(self) -> "ScoreQuerySet":
+        return self.filter(score__isnull=False)
+
+
+class Score(models.Model):
+    """Every period a rule scored, normal ones too (so a chart can draw the IFPA or ALPS line), and the
+    periods it could not score, with the reason.
+
+    A read-only database view that unfolds `ScoreSeries` a period per row (PostgreSQL's unnest, SQLite's
+    json_each; migration 0010). The engine writes the series; the id is the series' id x 100,000 plus the
+    period's position, stable as long as the series is not rewritten."""
+
+    # The view cannot be deleted from: the series rows carry the cascades.
+    rule = models.ForeignKey(AlertRule, on_delete=models.DO_NOTHING, related_name="scores", db_constraint=False)
+    method = models.CharField(_("method"), max_length=30, choices=Method.choices)
+    indicator = models.ForeignKey(Indicator, on_delete=models.DO_NOTHING, related_name="scores", db_constraint=False)
+    country = models.ForeignKey(Country, on_delete=models.DO_NOTHING, related_name="scores", db_constraint=False)
+    region = models.ForeignKey(
+        Region, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+", db_constraint=False
+    )
+    market = models.ForeignKey(
+        Market, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+", db_constraint=False
+    )
+    series = models.ForeignKey(ScoreSeries, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
     place_key = models.CharField(_("place key"), max_length=80, blank=True, default="")
     period = models.CharField(_("period"), max_length=7)
     period_start = models.DateField(_("period start"))
@@ -116,20 +196,15 @@ class Score(models.Model):
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices, null=True, blank=True)
     insufficient_reason = models.CharField(_("insufficient data"), max_length=200, blank=True)
     inputs = models.JSONField(_("inputs"), default=dict, blank=True)
-    computed_at = models.DateTimeField(auto_now=True)
+    computed_at = models.DateTimeField()
 
     objects = ScoreQuerySet.as_manager()
 
     class Meta:
+        managed = False  # the view `alerts_score`
         ordering = ["country", "indicator", "place_key", "period_start"]
         verbose_name = _("score")
         verbose_name_plural = _("scores")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["rule", "indicator", "country", "place_key", "period"], name="score_one_per_rule_place_period"
-            )
-        ]
-        indexes = [models.Index(fields=["country", "indicator", "method", "period_start"], name="score_lookup")]
 
     def __str__(self) -> str:
         return f"{self.method} {self.indicator.code} {self.country.iso2} {self.place_key} {self.period}: {self.score}"
@@ -150,12 +225,6 @@ class SeriesState(models.Model):
     period_start = models.DateField(_("latest period start"))
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices, null=True, blank=True)
     insufficient_reason = models.CharField(_("insufficient data"), max_length=200, blank=True)
-    scores_hash = models.CharField(
-        _("fingerprint of the scores"),
-        max_length=16,
-        blank=True,
-        help_text=_("Unchanged: the scores are not rewritten."),
-    )
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:

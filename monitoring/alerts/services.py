@@ -36,8 +36,8 @@ def alerts_compute(
 
     `country` (a Country or its ISO2 code) and `series` ((country_id, indicator_id, place_key) keys,
     place_key None for every place) narrow what is recomputed; `since` ('YYYY', 'YYYY-MM' ...) limits the
-    periods written (the history before it is still read). Safe to run twice: every write converges on
-    a natural key, so a second run changes nothing."""
+    periods whose alerts are re-evaluated (a recomputed series' scores are rewritten whole: one row). Safe
+    to run twice: every write converges on a natural key, so a second run changes nothing."""
     country_obj = None
     if isinstance(country, str):
         country_obj = Country.objects.filter(iso2=country.upper()).first()

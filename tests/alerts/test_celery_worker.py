@@ -17,7 +17,7 @@ from django.db import connections
 
 from countries.services import reference_countries_load
 from monitoring.alerts.defaults import install_default_rules
-from monitoring.alerts.models import Alert, AlertEvent, AlertRule, RegionalAlert, Score, SeriesState
+from monitoring.alerts.models import Alert, AlertEvent, AlertRule, RegionalAlert, ScoreSeries, SeriesState
 from monitoring.alerts.services import alerts_compute
 from monitoring.catalogue import catalogue_load
 from monitoring.models import Indicator, Observation
@@ -220,7 +220,7 @@ def test_approval_is_recomputed_by_a_real_worker_and_a_killed_full_recompute_con
     AlertEvent.objects.all().delete()
     RegionalAlert.objects.all().delete()
     Alert.objects.all().delete()
-    Score.objects.all().delete()
+    ScoreSeries.objects.all().delete()
     SeriesState.objects.all().delete()
     alerts_compute(notify=False)
     clean = alert_table()

@@ -7,9 +7,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from django.db import connection
 
-from monitoring.alerts.engine import _column_values
-from monitoring.alerts.models import Alert, AlertEvent, Score, SeriesState
+from monitoring.alerts.engine import _load_rows
+from monitoring.alerts.models import Alert, AlertEvent, Score, ScoreSeries, SeriesState
 from monitoring.alerts.services import alerts_compute
 from monitoring.models import Observation
 from tests.alerts.conftest import write_monthly
@@ -196,7 +197,8 @@ def test_approving_a_component_recomputes_the_derived_ratio(reference, default_r
 
 
 @pytest.mark.django_db
-def test_since_limits_the_periods_written(reference, default_rules):
+def test_since_limits_the_periods_whose_alerts_are_evaluated(reference, default_rules):
+    # given ten years of spiky bread prices in Osh
     market = MarketFactory(country=reference.kg, code="osh", name="Osh")
     write_monthly(
         indicator=reference.indicators["PRICE_BREAD"],
@@ -205,10 +207,17 @@ def test_since_limits_the_periods_written(reference, default_rules):
         values=spiky_prices(),
         start_year=2011,
     )
+    spikes = alerts_compute(as_of=AS_OF, notify=False)
+    Alert.objects.all().delete()
+    ScoreSeries.objects.all().delete()
+
+    # when the recompute is asked to start in January 2020
     summary = alerts_compute(since="2020-01", as_of=AS_OF, notify=False)
-    alps = Score.objects.filter(method="alps")
-    assert alps.count() == 12 and summary.scores_changed > 0
-    assert not Score.objects.filter(period_start__lt=date(2020, 1, 1)).exists()
+
+    # then only that year's alerts are raised, and the series' scores are whole (a chart draws all of it)
+    assert spikes.alerts_raised > summary.alerts_raised > 0
+    assert not Alert.objects.filter(period_start__lt=date(2020, 1, 1)).exists()
+    assert Score.objects.filter(method="alps").count() == 120 and summary.scores_changed > 0
 
 
 def test_approving_with_no_active_rule_computes_nothing_and_fails_nothing(
@@ -237,14 +246,19 @@ def test_approving_with_no_active_rule_computes_nothing_and_fails_nothing(
     assert not Alert.objects.exists()
 
 
+@pytest.mark.django_db
 def test_an_id_column_with_a_missing_value_is_written_as_integers():
     # given an id column pandas holds as float because one row has none (a national score has no market)
-    market_ids = pd.Series([3.0, float("nan"), 12.0], name="market_id")
+    rows = pd.DataFrame({"market_id": [3.0, float("nan"), 12.0], "note": ["a", "", 'c, "quoted"']})
 
-    # when it is prepared for PostgreSQL's binary COPY into an int8 column
-    values = _column_values(market_ids, True)
+    # when it is bulk-loaded into an integer column (COPY on PostgreSQL, executemany elsewhere)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE tmp_loaded (market_id bigint, note text)")
+        _load_rows(cursor, "tmp_loaded", rows, ["market_id", "note"])
+        cursor.execute("SELECT market_id, note FROM tmp_loaded ORDER BY note")
+        loaded = cursor.fetchall()
+        cursor.execute("DROP TABLE tmp_loaded")
 
-    # then the values are ints and None (floats made the COPY raise TypeError: compute_alerts failed on
-    # PostgreSQL with the demo data)
-    assert values == [3, None, 12]
-    assert all(type(value) is int for value in values if value is not None)
+    # then the ids arrive as integers and none (floats made the COPY fail: compute_alerts failed on
+    # PostgreSQL with the demo data), and an empty text stays empty, not missing
+    assert sorted(loaded, key=lambda row: row[1]) == [(None, ""), (3, "a"), (12, 'c, "quoted"')]

@@ -8,8 +8,14 @@ from django.core import mail
 from django.test import TestCase
 from django.utils import translation
 
-from monitoring.alerts.models import Alert, RegionalAlert
-from monitoring.alerts.regional import COMMODITY_CODES, cereal_balance, price_share
+from monitoring.alerts.models import Alert, RegionalAlert, Score
+from monitoring.alerts.regional import (
+    COMMODITY_CODES,
+    _country_ifpa_levels,
+    cereal_balance,
+    country_ifpa_levels_of,
+    price_share,
+)
 from monitoring.alerts.services import alerts_compute
 from tests.alerts.conftest import write_annual, write_monthly
 from tests.alerts.test_engine import AS_OF, spiky_prices
@@ -79,6 +85,42 @@ def test_regional_price_alert_names_the_states_and_links_their_alerts(reference,
         assert "3 of the five states" in alert_sentence(regional) and "Kazakhstan" in alert_sentence(regional)
     with translation.override("ru"):
         assert "Казахстан" in alert_sentence(regional)
+
+
+def test_the_share_rule_reads_the_same_levels_from_memory_as_from_the_database(reference, default_rules):
+    # given national food-CPI series for two states (one surging) and bread prices in two markets of one
+    months = 12 * 10
+    wobble = [100 * (1.005 + 0.002 * ((t * 7) % 5 - 2) / 10) ** t for t in range(months)]
+    surge = [value * (1.2 if t >= months - 4 else 1) for t, value in enumerate(wobble)]
+    for country, values in ((reference.kz, wobble), (reference.kg, surge)):
+        write_monthly(indicator=reference.indicators["CPI_FOOD"], country=country, values=values, start_year=2011)
+        write_monthly(indicator=reference.indicators["CPI_GENERAL"], country=country, values=[100.0] * months,
+                      start_year=2011)  # fmt: skip
+    for code in ("osh", "bishkek"):
+        write_monthly(indicator=reference.indicators["PRICE_BREAD"], country=reference.kg,
+                      market=MarketFactory(country=reference.kg, code=code, name=code), values=spiky_prices(),
+                      start_year=2011)  # fmt: skip
+    alerts_compute(as_of=date(2021, 1, 10), notify=False)
+    indicator_ids = {reference.indicators["CPI_FOOD"].pk, reference.indicators["PRICE_BREAD"].pk}
+    stored = pd.DataFrame.from_records(
+        list(Score.objects.values("method", "indicator_id", "country_id", "place_key", "period", "period_start",
+                                  "level"))
+    )  # fmt: skip
+    stored["period_start"] = pd.to_datetime(stored["period_start"])
+
+    # when the country levels are computed from the database and from the same rows in memory
+    for since in (None, date(2020, 6, 1)):
+        from_database = _country_ifpa_levels(indicator_ids, since)
+        from_memory = country_ifpa_levels_of(stored, indicator_ids, since)
+
+        # then they agree, row for row
+        order = ["indicator_id", "country_id", "period"]
+        assert since or from_database["scored_markets"].max() == 2 and from_database["national_level"].notna().any()
+        pd.testing.assert_frame_equal(
+            from_database.sort_values(order).reset_index(drop=True),
+            from_memory.sort_values(order).reset_index(drop=True),
+            check_dtype=False,
+        )
 
 
 @pytest.mark.django_db

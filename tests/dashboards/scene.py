@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from countries.models import Country, Market
-from monitoring.alerts.models import Alert, AlertRule, Level, Method, RegionalAlert, Score, SeriesState
+from monitoring.alerts.models import Alert, AlertRule, Level, Method, RegionalAlert, SeriesState
 from monitoring.models import Indicator, Observation
 from monitoring.periods import parse_period
+from tests.factories import scores_create
 
 MONTHLY = ["PRICE_WHEAT_FLOUR", "PRICE_BREAD", "PRICE_POTATOES", "CPI_FOOD", "EXCHANGE_RATE_USD"]
 ANNUAL = ["POU", "FIES_MOD_SEV", "STUNTING", "WASTING", "DES_KCAL", "WHEAT_PROD"]
@@ -128,22 +129,25 @@ def build_scene() -> Scene:
                     },
                 )
             )
+    scores = []
     for iso2 in SCORED:
         for code in ("PRICE_WHEAT_FLOUR", "STUNTING", "CPI_FOOD", "POU"):
             indicator = indicators[code]
             latest = [a for a in alerts if a.country.iso2 == iso2 and a.indicator_id == indicator.pk]
             period = "2024-12" if indicator.frequency == "monthly" else "2024"
             level = max((a.level for a in latest if a.period == period), default=Level.NORMAL)
-            Score.objects.create(
-                rule=rule,
-                method=Method.IFPA,
-                indicator=indicator,
-                country=countries[iso2],
-                period=period,
-                period_start=parse_period(period).start,
-                score=0.1,
-                method_class="normal",
-                level=level,
+            scores.append(
+                {
+                    "rule": rule,
+                    "method": Method.IFPA,
+                    "indicator": indicator,
+                    "country": countries[iso2],
+                    "period": period,
+                    "period_start": parse_period(period).start,
+                    "score": 0.1,
+                    "method_class": "normal",
+                    "level": level,
+                }
             )
             SeriesState.objects.create(
                 rule=rule,
@@ -154,6 +158,7 @@ def build_scene() -> Scene:
                 period_start=parse_period(period).start,
                 level=level,
             )
+    scores_create(scores)
     regional = RegionalAlert.objects.create(
         kind=RegionalAlert.Kind.PRICE_SHARE,
         indicator=indicators["CPI_FOOD"],

@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from countries.models import Market, Membership
 from monitoring.alerts.defaults import install_default_rules
-from monitoring.alerts.models import Alert, AlertRule, RegionalAlert, Score, SeriesState
+from monitoring.alerts.models import Alert, AlertRule, RegionalAlert, ScoreSeries, SeriesState
 from monitoring.models import ImportBatch, Observation
 from tests.factories import PASSWORD, user_with_role
 
@@ -44,7 +44,7 @@ def demo_data(django_db_setup, django_db_blocker):
             # history row), and the batches, markets, scores, series states and regional alerts too.
             RegionalAlert.objects.all().delete()
             Alert.objects.all().delete()
-            Score.objects.all().delete()
+            ScoreSeries.objects.all().delete()
             SeriesState.objects.all().delete()
             Observation.objects.all().delete()
             Observation.history.all().delete()

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from countries.models import Country
 from monitoring import periods
-from monitoring.alerts.models import Alert, AlertRule, Level, Method, RegionalAlert, Score
+from monitoring.alerts.models import Alert, AlertRule, Level, Method, RegionalAlert
 from monitoring.models import Indicator, Observation
+from tests.factories import scores_create
 
 ISO2 = ["KZ", "KG", "TJ", "TM", "UZ"]
 ANNUAL_VALUES = {
@@ -126,10 +127,10 @@ def _scores_and_alerts_create(*, year: int, countries: dict, indicators: dict) -
                 "score": value,
                 "level": level,
             }
-            scores.append(Score(method_class="abnormally high" if high else "normal", **common))
+            scores.append({"method_class": "abnormally high" if high else "normal", **common})
             if high:
                 alerts.append(Alert(pillar=flour.pillar, method_class="abnormally high", **common))
-    Score.objects.bulk_create(scores)
+    scores_create(scores)
     Alert.objects.bulk_create(alerts)
     regional = RegionalAlert.objects.create(
         kind=RegionalAlert.Kind.PRICE_SHARE,

@@ -7,6 +7,7 @@ from django.utils import translation
 from monitoring.alerts.models import Score
 from reports.contents import _Data, cereal_balance, report_contents
 from reports.snapshot import snapshot_take
+from tests.factories import scores_create, scores_update
 from tests.reports.conftest import YEAR
 
 pytestmark = pytest.mark.django_db
@@ -20,10 +21,11 @@ def contents_of(language: str = "en"):
 def test_the_price_message_counts_abnormally_high_months_and_names_the_leading_commodity(scene):
     # given an annual IFPA value beside the monthly ones (it must not count as a thirteenth month)
     monthly = Score.objects.filter(country__iso2="KG", period=f"{YEAR}-02").get()
-    Score.objects.create(
-        rule=monthly.rule, method="ifpa", indicator=monthly.indicator, country=monthly.country, place_key="",
-        period=str(YEAR), period_start=monthly.period_start.replace(month=1), score=1.2, level=2,
-    )  # fmt: skip
+    scores_create([{
+        "rule": monthly.rule, "method": "ifpa", "indicator": monthly.indicator, "country": monthly.country,
+        "place_key": "", "period": str(YEAR), "period_start": monthly.period_start.replace(month=1), "score": 1.2,
+        "level": 2,
+    }])  # fmt: skip
 
     # when the contents are computed
     messages = contents_of().key_messages
@@ -35,7 +37,7 @@ def test_the_price_message_counts_abnormally_high_months_and_names_the_leading_c
 
 def test_moderately_high_months_are_not_called_usual(scene):
     # given two moderately high months (0.5 <= IFPA < 1) for Kazakhstan
-    Score.objects.filter(country__iso2="KZ", period__in=[f"{YEAR}-01", f"{YEAR}-02"]).update(score=0.7, level=1)
+    scores_update(Score.objects.filter(country__iso2="KZ", period__in=[f"{YEAR}-01", f"{YEAR}-02"]), score=0.7, level=1)
 
     # when the contents are computed, in English and in Russian
     english, russian = contents_of("en").key_messages, contents_of("ru").key_messages

@@ -12,7 +12,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--country", help=_("ISO2 code of one state (default: all five)"))
-        parser.add_argument("--since", help=_("Write periods from this one on (YYYY, YYYY-Qn or YYYY-MM)"))
+        parser.add_argument("--since", help=_("Re-evaluate alerts from this period on (YYYY, YYYY-Qn or YYYY-MM)"))
         parser.add_argument("--no-notify", action="store_true", help=_("Do not email digests"))
 
     def handle(self, *args, **options) -> None:

@@ -1,0 +1,204 @@
+"""Score rows (one per period) folded into series rows (one per series, its periods as parallel lists), and
+those rows in the form each database loads fastest: PostgreSQL's binary COPY, built with numpy for every
+element at once, or plain Python lists elsewhere.
+
+Binary COPY format: https://www.postgresql.org/docs/15/sql-copy.html (binary format); arrays as
+`array_send` writes them (src/backend/utils/adt/arrayfuncs.c): dimensions, a has-null flag, the element
+type, then each element's length (-1 for NULL) and bytes.
+"""
+
+import json
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+# The series key and the per-series columns, in the order of the COPY (ScoreSeries' columns).
+KEY_COLUMNS = ["rule_id", "indicator_id", "country_id", "place_key"]
+SCALAR_COLUMNS = ["rule_id", "method", "indicator_id", "country_id", "region_id", "market_id", "place_key"]
+# (ScoreSeries list field, score column, PostgreSQL element type)
+LIST_COLUMNS = [
+    ("periods", "period", "text"),
+    ("period_starts", "period_start", "date"),
+    ("scored_values", "value", "float8"),
+    ("scores", "score", "float8"),
+    ("method_classes", "method_class", "text"),
+    ("levels", "level", "int2"),
+    ("insufficient_reasons", "insufficient_reason", "text"),
+]
+WRITE_COLUMNS = [
+    *SCALAR_COLUMNS,
+    "inputs",
+    "fingerprint",
+    "computed_at",
+    *(name for name, _column, _type in LIST_COLUMNS),
+]
+ELEMENT_OIDS = {"text": 25, "date": 1082, "float8": 701, "int2": 21}  # pg_type.oid
+POSTGRES_EPOCH_DAYS = 10957  # 2000-01-01, PostgreSQL's epoch, in days after 1970-01-01
+POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+NULL_FIELD = b"\xff\xff\xff\xff"
+BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, no header extension
+BINARY_TRAILER = b"\xff\xff"
+
+
+@dataclass
+class SeriesRows:
+    """The score rows of each series, in series order and, within a series, by period start and period:
+    `scores` sorted, and `starts` the position of each series' first row (plus the total at the end)."""
+
+    scores: pd.DataFrame
+    starts: np.ndarray
+
+    @property
+    def first_rows(self) -> pd.DataFrame:
+        return self.scores.iloc[self.starts[:-1]]
+
+
+def series_rows(scores: pd.DataFrame) -> SeriesRows:
+    """Sort score rows into their series (codes and dates, not strings: a few hundred milliseconds for
+    millions of rows)."""
+    series_codes = scores.groupby(KEY_COLUMNS, sort=False).ngroup().to_numpy()
+    period_codes = pd.factorize(scores["period"], sort=True)[0]
+    period_days = scores["period_start"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    order = np.lexsort((period_codes, period_days, series_codes))
+    sorted_codes = series_codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    return SeriesRows(scores=scores.iloc[order].reset_index(drop=True), starts=np.r_[starts, len(order)])
+
+
+# ------------------------------------------------------------------------------------------- PostgreSQL
+
+
+def _element_block(payload: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every element as array_send writes it: its length (big-endian int32, -1 for NULL), then its bytes.
+    `payload` holds each element's bytes left-aligned in a fixed width; returns the bytes of all elements
+    end to end and each element's size."""
+    count, width = payload.shape
+    block = np.empty((count, 4 + width), dtype=np.uint8)
+    block[:, :4] = lengths.astype(">i4").view(np.uint8).reshape(count, 4)
+    block[:, 4:] = payload
+    sizes = 4 + np.maximum(lengths, 0)
+    if (sizes == 4 + width).all():
+        return block.reshape(-1), sizes
+    return block[np.arange(4 + width) < sizes[:, None]], sizes
+
+
+def _fixed_payload(values: np.ndarray, present: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    encoded = np.where(present, values, 0).astype(dtype)
+    width = encoded.dtype.itemsize
+    lengths = np.where(present, width, -1).astype(np.int32)
+    return encoded.view(np.uint8).reshape(len(encoded), width), lengths
+
+
+def _text_elements(values: pd.Series) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """Texts (a few distinct ones: periods, classes, reasons) as array elements, each distinct text encoded
+    once and the elements joined by bytes.join."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    encoded = [struct.pack(">i", len(text)) + text for text in (str(value).encode() for value in uniques)]
+    elements = np.array([*encoded, NULL_FIELD], dtype=object)  # the last: NULL (code -1)
+    sizes = np.array([len(element) for element in elements], dtype=np.int64)
+    return b"".join(elements[codes].tolist()), sizes[codes], codes < 0
+
+
+def _list_column(values: pd.Series, element_type: str) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """(all elements' bytes, each element's size, NULL mask) of one list column."""
+    if element_type == "text":
+        return _text_elements(values)
+    if element_type == "date":
+        days = values.to_numpy().astype("datetime64[D]").astype(np.int64) - POSTGRES_EPOCH_DAYS
+        payload, lengths = _fixed_payload(days, ~pd.isna(values).to_numpy(), ">i4")
+    elif element_type == "float8":
+        numbers = values.astype(float).to_numpy()
+        payload, lengths = _fixed_payload(numbers, ~np.isnan(numbers), ">f8")
+    else:  # int2
+        numbers = values.astype(float).to_numpy()
+        present = ~np.isnan(numbers)
+        payload, lengths = _fixed_payload(np.where(present, numbers, 0).astype(np.int16), present, ">i2")
+    flat, sizes = _element_block(payload, lengths)
+    return flat.tobytes(), sizes, lengths < 0
+
+
+def _int8(value) -> bytes:
+    return NULL_FIELD if value is None or pd.isna(value) else struct.pack(">iq", 8, int(value))
+
+
+def _text(value: str, prefix: bytes = b"") -> bytes:
+    encoded = prefix + value.encode()
+    return struct.pack(">i", len(encoded)) + encoded
+
+
+def copy_payload(rows: SeriesRows, inputs: list[str], fingerprints: list[str], computed_at: datetime) -> bytes:
+    """The whole binary COPY for `WRITE_COLUMNS`: the scalar fields per series in Python (thousands of
+    rows), the list elements with numpy (millions)."""
+    starts = rows.starts
+    counts = np.diff(starts)
+    lists = []
+    for _name, column, element_type in LIST_COLUMNS:
+        flat, sizes, nulls = _list_column(rows.scores[column], element_type)
+        ends = np.r_[0, np.cumsum(sizes)][starts]
+        has_null = np.logical_or.reduceat(nulls, starts[:-1]) if len(nulls) else np.zeros(0, bool)
+        lists.append((flat, ends, has_null, ELEMENT_OIDS[element_type]))
+    stamp = struct.pack(">iq", 8, (computed_at - POSTGRES_EPOCH) // MICROSECOND)
+    field_count = struct.pack(">h", len(WRITE_COLUMNS))
+    parts = [BINARY_HEADER]
+    first = rows.first_rows
+    scalars = zip(*(first[column].tolist() for column in SCALAR_COLUMNS), strict=True)
+    for position, (rule_id, method, indicator_id, country_id, region_id, market_id, place_key) in enumerate(scalars):
+        parts += [
+            field_count,
+            _int8(rule_id),
+            _text(method),
+            _int8(indicator_id),
+            _int8(country_id),
+            _int8(region_id),
+            _int8(market_id),
+            _text(place_key),
+            _text(inputs[position], prefix=b"\x01"),  # jsonb, format version 1
+            _text(fingerprints[position]),
+            stamp,
+        ]
+        count = int(counts[position])
+        for flat, ends, has_null, oid in lists:
+            begin, end = int(ends[position]), int(ends[position + 1])
+            parts.append(struct.pack(">iiiiii", 20 + end - begin, 1, int(has_null[position]), oid, count, 1))
+            parts.append(flat[begin:end])
+    parts.append(BINARY_TRAILER)
+    return b"".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------- others
+
+
+def python_rows(rows: SeriesRows, inputs: list[str], fingerprints: list[str], computed_at) -> list[tuple]:
+    """The same rows as Python values for executemany (SQLite): lists as JSON text, missing numbers null."""
+    columns = {}
+    for _name, column, element_type in LIST_COLUMNS:
+        values = rows.scores[column]
+        if element_type == "date":
+            items = [None if pd.isna(value) else value.date().isoformat() for value in values]
+        elif element_type in ("float8", "int2"):
+            numbers = values.astype(float).to_numpy()
+            items = [
+                None if np.isnan(number) else (int(number) if element_type == "int2" else float(number))
+                for number in numbers
+            ]
+        else:
+            items = [None if pd.isna(value) else str(value) for value in values]
+        columns[column] = items
+    first = rows.first_rows
+    result = []
+    for position, scalars in enumerate(zip(*(first[column].tolist() for column in SCALAR_COLUMNS), strict=True)):
+        begin, end = int(rows.starts[position]), int(rows.starts[position + 1])
+        result.append(
+            (
+                *(None if pd.isna(value) else value for value in scalars),
+                inputs[position],
+                fingerprints[position],
+                computed_at,
+                *(json.dumps(columns[column][begin:end]) for _name, column, _type in LIST_COLUMNS),
+            )
+        )
+    return result

@@ -1,0 +1,88 @@
+"""Scores are stored a series per row (lists of periods) and read back a period per row through the
+`Score` view: what goes in must come out, exactly, on PostgreSQL (binary COPY) and SQLite (JSON text)."""
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from monitoring.alerts.engine import scores_store
+from monitoring.alerts.models import AlertRule, Method, Score, ScoreSeries
+
+pytestmark = pytest.mark.django_db
+
+FIELDS = ["period", "period_start", "value", "score", "method_class", "level", "insufficient_reason"]
+
+
+def _rows(reference, rule) -> pd.DataFrame:
+    kg, tj = reference.kg, reference.countries["TJ"]
+    flour = reference.indicators["PRICE_WHEAT_FLOUR"]
+    return pd.DataFrame(
+        [
+            # a national series: three months and the quarter they make, one month not scored
+            (kg.pk, "", "2023-01", date(2023, 1, 1), 31.123456789012345, 0.1 + 0.2, "normal", 0, ""),
+            (kg.pk, "", "2023-02", date(2023, 2, 1), None, None, "", None, "gap of more than 3 months"),
+            (kg.pk, "", "2023-03", date(2023, 3, 1), 1e-300, -2.5, "высокий", 3, ""),
+            (kg.pk, "", "2023-Q1", date(2023, 1, 1), 40.0, 1.25, "abnormally high", 2, ""),
+            # a market series of another state, with a key that needs quoting anywhere
+            (tj.pk, 'market:du "7", north', "2024-12", date(2024, 12, 1), 12.5, 0.0, "normal", 0, ""),
+        ],
+        columns=["country_id", "place_key", *FIELDS],
+    ).assign(rule_id=rule.pk, method=Method.IFPA, indicator_id=flour.pk, basis="real")
+
+
+def test_scores_read_back_exactly_as_written(reference):
+    # given score rows of two series, with missing values, non-Latin text and extreme numbers
+    rule = AlertRule.objects.create(name="IFPA (test)", method=Method.IFPA)
+    rows = _rows(reference, rule)
+
+    # when they are stored
+    written = scores_store(rows)
+
+    # then each series is one row, and the view gives every period back, value for value
+    assert written == 2 and ScoreSeries.objects.count() == 2
+    stored = list(Score.objects.order_by("country_id", "period_start", "period").values("place_key", *FIELDS))
+    expected = (
+        rows.sort_values(["country_id", "period_start", "period"])[["place_key", *FIELDS]]
+        .astype(object)
+        .where(rows.notna(), None)
+        .to_dict("records")
+    )
+    assert stored == expected
+    assert Score.objects.filter(insufficient_reason="gap of more than 3 months").get().score is None
+    assert {score.inputs["prices"] for score in Score.objects.all()} == {"real"}
+
+
+def test_the_view_filters_and_names_each_period_once(reference):
+    # given two stored series
+    rule = AlertRule.objects.create(name="IFPA (test)", method=Method.IFPA)
+    scores_store(_rows(reference, rule))
+
+    # when they are filtered as the API filters them
+    high = Score.objects.filter(level__gte=2, period_start__gte=date(2023, 1, 1)).order_by("period")
+
+    # then the filter applies to the periods, and every period has its own id
+    assert [score.period for score in high] == ["2023-03", "2023-Q1"]
+    ids = list(Score.objects.values_list("id", flat=True))
+    assert len(ids) == len(set(ids)) == 5
+    assert Score.objects.get(pk=high[0].pk).method_class == "высокий"
+
+
+def test_storing_a_series_again_replaces_it(reference):
+    # given a stored series
+    rule = AlertRule.objects.create(name="IFPA (test)", method=Method.IFPA)
+    rows = _rows(reference, rule)
+    scores_store(rows)
+
+    # when the national series is stored again with one period fewer
+    national = rows[rows["place_key"] == ""]
+    scores_store(national[national["period"] != "2023-Q1"])
+
+    # then it holds the new periods only, and the other series is untouched
+    assert ScoreSeries.objects.count() == 2
+    assert list(Score.objects.filter(place_key="").order_by("period").values_list("period", flat=True)) == [
+        "2023-01",
+        "2023-02",
+        "2023-03",
+    ]
+    assert Score.objects.filter(place_key__startswith="market:").count() == 1
