@@ -175,7 +175,7 @@ def populate(rows: int) -> None:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
-                "TRUNCATE monitoring_observation, alerts_alert, alerts_score, alerts_seriesstate, "
+                "TRUNCATE monitoring_observation, alerts_alert, alerts_scoreseries, alerts_seriesstate, "
                 "monitoring_historicalobservation RESTART IDENTITY CASCADE"
             )
         _generate(rows)

@@ -82,6 +82,10 @@ class ScoreAdmin(ReadOnlyAdmin):
     search_fields = ["indicator__code", "place_key", "period"]
     list_select_related = ["indicator", "country"]
 
+    def get_object(self, request, object_id, from_field=None):
+        """Through the score's series row: the view's id has no index."""
+        return self.get_queryset(request).with_id(object_id).first()
+
 
 class AlertEventInline(admin.TabularInline):
     model = AlertEvent

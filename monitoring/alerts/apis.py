@@ -170,6 +170,12 @@ class ScoreViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = ScoreFilter
     permission_classes = [permissions.AllowAny]
 
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "retrieve":
+            return queryset.with_id(self.kwargs.get(self.lookup_field, ""))
+        return queryset
+
 
 class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Alerts with the method, its class, the unified level and a sentence in the active language."""

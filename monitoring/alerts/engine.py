@@ -11,6 +11,7 @@ same data changes nothing, which is what makes the Celery tasks safe to redelive
 import io
 import json
 import logging
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -21,6 +22,9 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg import postgres
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 
 from countries.models import Country, Market, Region
 from monitoring.alerts.methods.alps import alps_scores
@@ -321,19 +325,23 @@ def compute(
     summary.scores = len(scores)
     timings["places"] = round(time.perf_counter() - mark, 3)
 
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and outermost:
             # Scores, states and alerts are derived, and every run converges on them again: the run need not
             # wait for its log to reach the disk. A crash in that instant loses this run only (the next one
-            # redoes it); the writes of people (approvals, acknowledgements) keep the server's setting.
+            # redoes it); the writes of people (approvals, acknowledgements) keep the server's setting, and so
+            # does a caller's own transaction around a run.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
         mark = time.perf_counter()
-        summary.scores_changed, summary.scores_deleted, affected = _write_series(scores, scope_rows, timings, summary)
+        written = _write_series(scores, scope_rows, timings, summary)
+        summary.scores_changed, summary.scores_deleted = len(written.scores), len(written.removed)
+        affected = [*written.changed, *written.removed]
         timings["write_scores"] = round(time.perf_counter() - mark, 3)
         mark = time.perf_counter()
         # Alerts depend on their series' scores only: a series whose scores did not change keeps its alerts.
-        notify_ids = _converge_alerts(scores, affected, since, summary) if affected else []
+        notify_ids = _converge_alerts(written, since, summary) if affected else []
         timings["alerts"] = round(time.perf_counter() - mark, 3)
         mark = time.perf_counter()
         ifpa_rules = {rule.pk for rule in rules if rule.method == Method.IFPA}
@@ -343,8 +351,9 @@ def compute(
             or bool(changed_indicator_ids & {codes.get(code) for code in regional.CEREAL_CODES}),
             since=max(filter(None, [since, regional_since]), default=None),
             summary=summary,
-            # A full run holds every series' scores: the share rule reads them from memory.
+            # A full run holds its series' scores: the share rule reads them from memory.
             scores=scores if series is None and country_id is None and len(scores) else None,
+            scored_pairs={(target.rule.pk, target.indicator.pk) for target in targets},
         )
         timings["regional"] = round(time.perf_counter() - mark, 3)
         if notify and (notify_ids or regional_ids):
@@ -393,25 +402,20 @@ FINGERPRINT_COLUMNS = [
 ]
 
 
-def _column_hashes(values: pd.Series) -> np.ndarray:
-    """A 64-bit hash of each value; texts through their distinct values (a few hundred periods, classes and
-    reasons among millions of rows)."""
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        return pd.util.hash_array(values.astype(float).to_numpy())
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    return pd.util.hash_array(np.asarray(uniques, dtype=object))[codes]
-
-
 def _fingerprints(rows: SeriesRows) -> list[str]:
-    """A 64-bit fingerprint (hex) of each series' score rows, in series order."""
+    """A 64-bit fingerprint (hex) of each series' score rows, in series order. Texts are hashed through
+    their distinct values (a few hundred periods, classes and reasons among millions of rows)."""
     scores = rows.scores
     combined = np.zeros(len(scores), dtype=np.uint64)
     for column in FINGERPRINT_COLUMNS:
         values = scores[column]
-        if column in ("value", "score"):
-            values = values.astype(float).round(10)
-        combined = combined * np.uint64(1099511628211) ^ _column_hashes(values)  # FNV-style mixing
-    return [f"{value:016x}" for value in np.bitwise_xor.reduceat(combined, rows.starts[:-1])]
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            hashes = pd.util.hash_array(values.astype(float).round(10).to_numpy())
+        else:
+            codes, uniques = rows.codes(column)
+            hashes = pd.util.hash_array(np.r_[np.asarray(uniques, dtype=object), [None]])[codes]  # -1: None
+        combined = combined * np.uint64(1099511628211) ^ hashes  # FNV-style mixing
+    return [f"{value:016x}" for value in np.bitwise_xor.reduceat(combined[rows.order], rows.starts[:-1])]
 
 
 def _series_keys(rows: SeriesRows) -> list[tuple]:
@@ -427,33 +431,56 @@ def _series_keys(rows: SeriesRows) -> list[tuple]:
     )
 
 
-def _series_subset(rows: SeriesRows, keep: np.ndarray) -> SeriesRows:
-    """The series at the positions where `keep` is true."""
-    counts = np.diff(rows.starts)
-    mask = np.repeat(keep, counts)
-    return SeriesRows(
-        scores=rows.scores[mask].reset_index(drop=True), starts=np.r_[0, np.cumsum(counts[keep])].astype(np.int64)
-    )
-
-
-# Integer columns the engine bulk-loads: pandas holds them as float when one row has none (a national
-# score has no market), and neither PostgreSQL's COPY nor SQLite may receive 3.0 for an id.
+# PostgreSQL types of the columns the engine bulk-loads (binary COPY needs them).
+COPY_TYPES = {
+    "rule_id": "int8", "indicator_id": "int8", "country_id": "int8", "region_id": "int8", "market_id": "int8",
+    "method": "varchar", "pillar": "varchar", "place_key": "varchar", "period": "varchar", "method_class": "varchar",
+    "insufficient_reason": "varchar", "status": "varchar", "acknowledgement_note": "text", "resolution_note": "text",
+    "period_start": "date", "score": "float8", "level": "int2", "inputs": "jsonb", "message_params": "jsonb",
+    "computed_at": "timestamptz", "raised_at": "timestamptz", "updated_at": "timestamptz", "resolved_at": "timestamptz",
+}  # fmt: skip
+# Integer columns: pandas holds them as float when one row has none (a national score has no market), and
+# neither PostgreSQL's binary COPY nor SQLite may receive 3.0 for an id.
 INTEGER_COLUMNS = {"rule_id", "indicator_id", "country_id", "region_id", "market_id", "level"}
 JSON_COLUMNS = {"inputs", "message_params"}
 
 
-def _column_values(series: pd.Series) -> list:
-    """A column as Python values for executemany (SQLite): None for missing, ints for ids, dates and
-    timestamps as the backend stores them, JSON as text."""
+class _JsonDocument(str):
+    """JSON the engine has already written as text (the class `_JsonTextDumper` is registered for; a binary
+    COPY picks the dumper by the column's type, so plain texts are dumped the same way)."""
+
+
+class _JsonTextDumper(Dumper):
+    """JSON text as jsonb in a binary COPY: the format's version byte, then the text (psycopg's own jsonb
+    dumper would encode a Python object, costing a json.dumps per alert)."""
+
+    format = Format.BINARY
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: str) -> bytes:
+        return b"\x01" + obj.encode()
+
+
+def _column_values(series: pd.Series, is_postgres: bool) -> list:
+    """A column as Python values for the database: None for missing, ints for ids, JSON as text; dates and
+    timestamps as psycopg takes them, or as SQLite stores them."""
     if series.name in JSON_COLUMNS:
         return [value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) for value in series]
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return [
-            None if pd.isna(value) else connection.ops.adapt_datetimefield_value(value.to_pydatetime())
-            for value in series
-        ]
+        stamps = {}  # a run writes one stamp: convert it once
+        values = []
+        for value in series:
+            if pd.isna(value):
+                values.append(None)
+                continue
+            if value not in stamps:
+                moment = value.to_pydatetime()
+                stamps[value] = moment if is_postgres else connection.ops.adapt_datetimefield_value(moment)
+            values.append(stamps[value])
+        return values
     if pd.api.types.is_datetime64_any_dtype(series):
-        return list(series.to_numpy().astype("datetime64[D]").astype(str))
+        days = series.to_numpy().astype("datetime64[D]")
+        return list(days.astype(object) if is_postgres else days.astype(str))
     values = series.astype(object).to_numpy().copy()
     values[pd.isna(series).to_numpy()] = None
     if series.name in INTEGER_COLUMNS or pd.api.types.is_integer_dtype(series.dtype):
@@ -462,20 +489,22 @@ def _column_values(series: pd.Series) -> list:
 
 
 def _load_rows(cursor, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
-    """Bulk-load rows (JSON columns given as JSON text): CSV COPY on PostgreSQL, executemany elsewhere."""
+    """Bulk-load rows (JSON columns as JSON text or dicts): binary COPY on PostgreSQL, executemany
+    elsewhere."""
     if frame.empty:
         return
-    if connection.vendor == "postgresql":
-        frame = frame[columns].astype({column: "Int64" for column in columns if column in INTEGER_COLUMNS})
-        # \N for NULL, so that an empty text stays an empty text; floats written exactly (shortest repr).
-        data = frame.to_csv(index=False, header=False, na_rep="\\N")
-        raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
-            copy.write(data)
+    is_postgres = connection.vendor == "postgresql"
+    rows = zip(*(_column_values(frame[column], is_postgres) for column in columns), strict=True)
+    if not is_postgres:
+        placeholders = ", ".join(["%s"] * len(columns))
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows))
         return
-    rows = zip(*(_column_values(frame[column]) for column in columns), strict=True)
-    placeholders = ", ".join(["%s"] * len(columns))
-    cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows))
+    raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
+    raw.adapters.register_dumper(_JsonDocument, _JsonTextDumper)  # this cursor's jsonb columns take text
+    with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([COPY_TYPES[column] for column in columns])
+        for row in rows:
+            copy.write_row(row)
 
 
 def _series_table(cursor, keys: list[tuple]) -> None:
@@ -487,16 +516,24 @@ def _series_table(cursor, keys: list[tuple]) -> None:
     _load_rows(cursor, "tmp_alert_series", pd.DataFrame(keys, columns=SERIES), SERIES)
 
 
-def _write_series(
-    scores: pd.DataFrame, scope_rows: list, timings: dict, summary: ComputeSummary
-) -> tuple[int, int, list[tuple]]:
+@dataclass
+class WrittenSeries:
+    """What `_write_series` changed: the keys of the changed and the removed series (both loaded in the
+    temporary table `tmp_alert_series`), and the changed series' score rows, sorted by series and period,
+    with `series_code` numbering the series (the alert step groups by it)."""
+
+    changed: list[tuple] = field(default_factory=list)
+    removed: list[tuple] = field(default_factory=list)
+    scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    first_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _write_series(scores: pd.DataFrame, scope_rows: list, timings: dict, summary: ComputeSummary) -> WrittenSeries:
     """Converge the scored series and series states of the run's scope on the new scores.
 
     A series whose fingerprint is unchanged is not touched (the nightly recompute writes almost nothing);
     a changed series has its row replaced, whole (the methods always read its whole history); a series that
-    vanished (its values were withdrawn, the rule no longer applies) loses its row and state. Returns (score
-    rows written, series removed, the keys of the changed and removed series, loaded in the temporary table
-    `tmp_alert_series` for the alert step)."""
+    vanished (its values were withdrawn, the rule no longer applies) loses its row and state."""
     mark = time.perf_counter()
     existing = {
         (rule_id, indicator_id, country_id, place_key): fingerprint
@@ -504,20 +541,22 @@ def _write_series(
             _scope_q(scope_rows)
         ).values_list(*SERIES, "fingerprint")
     }
-    rows = series_rows(scores) if len(scores) else SeriesRows(scores=scores, starts=np.zeros(1, np.int64))
+    rows = series_rows(scores)
     fingerprints = _fingerprints(rows) if len(scores) else []
     keys = _series_keys(rows) if len(scores) else []
     summary.series = len(keys)
     keep = np.array([existing.get(key) != fingerprint for key, fingerprint in zip(keys, fingerprints, strict=True)])
     changed = [key for key, changes in zip(keys, keep, strict=True) if changes]
-    removed = list(existing.keys() - set(keys))
+    # A state without its series row (left from before series rows existed) goes with the vanished series.
+    states = set(SeriesState.objects.filter(_scope_q(scope_rows)).values_list(*SERIES))
+    removed = list((existing.keys() | states) - set(keys))
     timings["scores_compare"] = round(time.perf_counter() - mark, 3)
     if not changed and not removed:
-        return 0, 0, []
+        return WrittenSeries()
 
     mark = time.perf_counter()
     if len(changed) < len(keys):
-        rows = _series_subset(rows, keep)
+        rows = rows.subset(keep)
         fingerprints = [fingerprint for fingerprint, changes in zip(fingerprints, keep, strict=True) if changes]
     now = timezone.now()
     payload = _series_payload(rows, fingerprints, now) if changed else None
@@ -544,7 +583,9 @@ def _write_series(
         if changed:
             _write_states(cursor, _series_latest(rows), now)
         timings["write_states"] = round(time.perf_counter() - mark, 3)
-    return len(rows.scores) if changed else 0, len(removed), [*changed, *removed]
+    if not changed:
+        return WrittenSeries(removed=removed)
+    return WrittenSeries(changed=changed, removed=removed, scores=rows.frame(), first_rows=rows.first_rows)
 
 
 def _series_payload(rows: SeriesRows, fingerprints: list[str], now) -> bytes | list[tuple]:
@@ -576,6 +617,8 @@ def scores_store(scores: pd.DataFrame) -> int:
     Returns the number of series written. Series states and alerts are left as they are."""
     defaults = {"region_id": None, "market_id": None, "value": np.nan, "score": np.nan, "method_class": "",
                 "level": np.nan, "insufficient_reason": "", "basis": ""}  # fmt: skip
+    if scores.empty:
+        return 0
     scores = scores.assign(**{name: value for name, value in defaults.items() if name not in scores})
     scores["period_start"] = pd.to_datetime(scores["period_start"])
     rows = series_rows(scores)
@@ -635,13 +678,12 @@ def _write_states(cursor, latest: pd.DataFrame, now) -> None:
 
 def _series_latest(rows: SeriesRows) -> pd.DataFrame:
     """The latest period of each series among the rows that raise alerts (monthly IFPA, not its means)."""
-    raises = rows.scores["raises_alert"].astype(bool).to_numpy()
-    positions = np.flatnonzero(raises)
+    positions = np.flatnonzero(rows.column("raises_alert").astype(bool))
     if not len(positions):
         return rows.scores.iloc[0:0]
-    series_of = np.repeat(np.arange(len(rows.starts) - 1), np.diff(rows.starts))[positions]
+    series_of = np.repeat(np.arange(rows.series_count), np.diff(rows.starts))[positions]
     last = positions[np.r_[series_of[1:] != series_of[:-1], True]]
-    return rows.scores.iloc[last]
+    return rows.scores.iloc[rows.order[last]]
 
 
 def _scope_q(scope_rows: list, since: date | None = None) -> Q:
@@ -690,20 +732,19 @@ def _candidates(scores: pd.DataFrame) -> pd.DataFrame:
 def _within_lookback(scores: pd.DataFrame, candidates: pd.DataFrame) -> pd.Series:
     """True for candidate periods within the rule's look-back of the series' latest observed period."""
     observed = scores[scores["raises_alert"].astype(bool) & (scores["insufficient_reason"] != Insufficient.STALE)]
-    latest = observed.groupby(SERIES)["period_start"].max().rename("latest_start")
-    merged = candidates[SERIES + ["period_start", "lookback"]].merge(
-        latest, left_on=SERIES, right_index=True, how="left"
-    )
-    months_back = (merged["latest_start"].dt.year - merged["period_start"].dt.year) * 12 + (
-        merged["latest_start"].dt.month - merged["period_start"].dt.month
-    )
-    return pd.Series((months_back < merged["lookback"]).to_numpy(), index=candidates.index)
+    latest = observed.groupby("series_code")["period_start"].max()
+    latest_start = pd.DatetimeIndex(candidates["series_code"].map(latest))
+    period_start = pd.DatetimeIndex(candidates["period_start"])
+    months_back = (latest_start.year - period_start.year) * 12 + (latest_start.month - period_start.month)
+    return pd.Series(np.asarray(months_back < candidates["lookback"].to_numpy()), index=candidates.index)
 
 
-def _last_normal(scores: pd.DataFrame) -> pd.DataFrame:
+def _last_normal(scores: pd.DataFrame, first_rows: pd.DataFrame) -> pd.DataFrame:
     """Per series, the latest period scored normal (level 0): alerts before it have cleared."""
     normal = scores[scores["raises_alert"].astype(bool) & (scores["level"].astype(float) == 0)]
-    return normal.groupby(SERIES)["period_start"].max().rename("last_normal").reset_index()
+    latest = normal.groupby("series_code")["period_start"].max()
+    keys = first_rows[SERIES].iloc[latest.index.to_numpy()]
+    return keys.assign(last_normal=latest.to_numpy()).reset_index(drop=True)
 
 
 def _json_members(name: str, values: list, *, keep_null: bool = False) -> list[str | None]:
@@ -716,7 +757,8 @@ def _json_members(name: str, values: list, *, keep_null: bool = False) -> list[s
             members.append(f'"{name}": null' if keep_null else None)
             continue
         if isinstance(value, float):  # nearly all distinct: json.dumps writes a finite float as its repr
-            members.append(f'"{name}": {value!r}')
+            finite = math.isfinite(value)
+            members.append(f'"{name}": {value!r}' if finite else (f'"{name}": null' if keep_null else None))
             continue
         if (member := encoded.get(value)) is None:
             member = encoded[value] = f'"{name}": {json.dumps(value, ensure_ascii=False)}'
@@ -787,9 +829,7 @@ def _inputs(rows: pd.DataFrame) -> list[str]:
     return _json_objects(columns)
 
 
-def _converge_alerts(
-    scores: pd.DataFrame, affected: list[tuple], since: date | None, summary: ComputeSummary
-) -> list[int]:
+def _converge_alerts(written: WrittenSeries, since: date | None, summary: ComputeSummary) -> list[int]:
     """Bring the alerts of the affected series (changed or removed, listed in `tmp_alert_series`) in line
     with their scores. Returns the ids of alerts to notify about: raised or escalated to warning or above
     in this run and still open."""
@@ -805,8 +845,7 @@ def _converge_alerts(
             [since] if since is not None else [],
         )
         existing = pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
-    if len(scores):
-        scores = scores[pd.MultiIndex.from_frame(scores[SERIES]).isin(affected)]
+    scores = written.scores
     existing["period_start"] = pd.to_datetime(existing["period_start"])
     candidates = _candidates(scores) if len(scores) else scores
     if since is not None and len(candidates):
@@ -822,7 +861,9 @@ def _converge_alerts(
         if len(candidates)
         else existing.assign(_merge="right_only")
     )
-    last_normal = _last_normal(scores) if len(scores) else pd.DataFrame(columns=[*SERIES, "last_normal"])
+    last_normal = (
+        _last_normal(scores, written.first_rows) if len(scores) else pd.DataFrame(columns=[*SERIES, "last_normal"])
+    )
     if len(merged):
         merged = merged.merge(last_normal, on=SERIES, how="left")
         start = (
@@ -955,8 +996,6 @@ def _insert_new_alerts(new: pd.DataFrame, names: dict, indicators: dict, now) ->
     """Insert new alerts and their 'raised' (and, when already cleared, 'resolved') events; returns the
     ids of the new open alerts at warning or above (to notify)."""
     stamp = connection.ops.adapt_datetimefield_value(now)  # the same value in the rows and the queries
-    # The run's time as the database's text, once (pandas would format it again for every row).
-    stamp_text = stamp if isinstance(stamp, str) else now.isoformat()
     cleared = new["cleared"].astype(bool).to_numpy()
     rows = pd.DataFrame(
         {
@@ -976,10 +1015,10 @@ def _insert_new_alerts(new: pd.DataFrame, names: dict, indicators: dict, now) ->
             "inputs": _inputs(new),
             "message_params": _message_params(new, names, indicators),
             "status": np.where(cleared, Alert.Status.RESOLVED, Alert.Status.OPEN),
-            "raised_at": stamp_text,
-            "updated_at": stamp_text,
+            "raised_at": stamp,
+            "updated_at": stamp,
             "acknowledgement_note": "",
-            "resolved_at": np.where(cleared, stamp_text, None),
+            "resolved_at": np.where(cleared, stamp, None),
             "resolution_note": np.where(cleared, CLEARED_NOTE, ""),
         }
     )

@@ -162,9 +162,21 @@ class ScoreSeries(models.Model):
         return f"{self.method} {self.indicator_id} {self.country_id} {self.place_key}"
 
 
+# A score's id is its series' id times this, plus the period's position in the series (migration 0010).
+SCORE_IDS_PER_SERIES = 100_000
+
+
 class ScoreQuerySet(models.QuerySet):
     def scored(self) -> "ScoreQuerySet":
         return self.filter(score__isnull=False)
+
+    def with_id(self, pk) -> "ScoreQuerySet":
+        """The score with this id, found through its series' row (the view's id has no index)."""
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            return self.none()
+        return self.filter(series_id=pk // SCORE_IDS_PER_SERIES, pk=pk)
 
 
 class Score(models.Model):
@@ -258,13 +270,25 @@ class Alert(models.Model):
         ACKNOWLEDGED = "acknowledged", _("acknowledged")
         RESOLVED = "resolved", _("resolved")
 
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    # The engine bulk-writes alerts from rows it has just read in the same transaction: no database-level
+    # foreign-key check per row (a first run raises some 90,000 alerts on a million prices, and the deferred
+    # checks cost seconds at commit; Django still cascades deletes), and no index per key where the unique
+    # constraint (leading with the rule) or alert_country_status (leading with the country) serves.
+    rule = models.ForeignKey(
+        AlertRule, on_delete=models.CASCADE, related_name="alerts", db_constraint=False, db_index=False
+    )
     method = models.CharField(_("method"), max_length=30, choices=Method.choices)
-    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="alerts")
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="alerts", db_constraint=False)
     pillar = models.CharField(_("pillar"), max_length=20, choices=Pillar.choices)
-    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="alerts")
-    region = models.ForeignKey(Region, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    market = models.ForeignKey(Market, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    country = models.ForeignKey(
+        Country, on_delete=models.CASCADE, related_name="alerts", db_constraint=False, db_index=False
+    )
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False, db_index=False
+    )
+    market = models.ForeignKey(
+        Market, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False, db_index=False
+    )
     place_key = models.CharField(_("place key"), max_length=80, blank=True, default="")
     period = models.CharField(_("period"), max_length=7)
     period_start = models.DateField(_("period start"))
@@ -317,7 +341,9 @@ class AlertEvent(models.Model):
         RESOLVED = "resolved", _("resolved")
         REOPENED = "reopened", _("reopened")
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
+    # Written with their alert, by the engine (from the alert rows themselves) or a lifecycle service (on
+    # the alert it holds): no deferred check per event at commit.
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events", db_constraint=False)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     from_level = models.PositiveSmallIntegerField(_("from level"), choices=Level.choices, null=True, blank=True)
     to_level = models.PositiveSmallIntegerField(_("to level"), choices=Level.choices, null=True, blank=True)

@@ -154,12 +154,16 @@ COUNTRY_LEVEL_COLUMNS = [
 MONTH = re.compile(r"\d{4}-\d{2}")
 
 
-def _country_ifpa_levels(indicator_ids: set[int], since: date | None) -> pd.DataFrame:
+def _country_ifpa_levels(
+    indicator_ids: set[int], since: date | None, excluded: set[tuple[int, int]] = frozenset()
+) -> pd.DataFrame:
     """Per indicator, state and month: the national IFPA level and the count of high and scored markets
-    (from the stored scores)."""
+    (from the stored scores; `excluded`: (rule, indicator) pairs left out)."""
     queryset = Score.objects.filter(
         method=Method.IFPA, indicator_id__in=indicator_ids, level__isnull=False, period__regex=r"^\d{4}-\d{2}$"
     )
+    for rule_id, indicator_id in excluded:
+        queryset = queryset.exclude(rule_id=rule_id, indicator_id=indicator_id)
     if since is not None:
         queryset = queryset.filter(period_start__gte=since)
     rows = (
@@ -220,11 +224,34 @@ def _state_entries(country_ids: list[int], countries: dict[int, Country]) -> lis
     ]
 
 
+def _country_levels_merged(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Country levels of disjoint sets of series, as if computed over all of them at once."""
+    parts = [part for part in parts if len(part)]
+    if len(parts) < 2:
+        return parts[0] if parts else pd.DataFrame(columns=COUNTRY_LEVEL_COLUMNS)
+    return (
+        pd.concat(parts, ignore_index=True)
+        .groupby(["indicator_id", "country_id", "period", "period_start"], sort=False)
+        .agg(national_level=("national_level", "max"), high_markets=("high_markets", "sum"),
+             scored_markets=("scored_markets", "sum"))
+        .reset_index()[COUNTRY_LEVEL_COLUMNS]
+    )  # fmt: skip
+
+
 def regional_compute(
-    *, indicator_ids: set[int], cereal: bool, since: date | None, summary, scores: pd.DataFrame | None = None
+    *,
+    indicator_ids: set[int],
+    cereal: bool,
+    since: date | None,
+    summary,
+    scores: pd.DataFrame | None = None,
+    scored_pairs: set[tuple[int, int]] = frozenset(),
 ) -> list[int]:
-    """Converge the regional alerts; returns ids of regional alerts newly raised (to notify). `scores`: every
-    series' score rows, on a full run (else they are read from the database)."""
+    """Converge the regional alerts; returns ids of regional alerts newly raised (to notify).
+
+    `scores`: on a full run, the score rows of every series of the `scored_pairs` (rule, indicator) the run
+    computed; the share rule reads those from memory and any other stored series (a rule switched off keeps
+    its scores) from the database, so that it counts what an incremental run counts."""
     countries = {country.pk: country for country in Country.objects.all()}
     indicators = {indicator.pk: indicator for indicator in Indicator.objects.all()}
     wanted: list[dict] = []  # regional alerts that should exist, open or cleared
@@ -232,11 +259,15 @@ def regional_compute(
     scope: list[tuple[str, int]] = []
 
     if indicator_ids:
-        levels = (
-            _country_ifpa_levels(indicator_ids, since)
-            if scores is None
-            else country_ifpa_levels_of(scores, indicator_ids, since)
-        )
+        if scores is None:
+            levels = _country_ifpa_levels(indicator_ids, since)
+        else:
+            levels = _country_levels_merged(
+                [
+                    country_ifpa_levels_of(scores, indicator_ids, since),
+                    _country_ifpa_levels(indicator_ids, since, excluded=scored_pairs),
+                ]
+            )
         shares = price_share(levels)
         for indicator_id in indicator_ids:
             scope.append((RegionalAlert.Kind.PRICE_SHARE, indicator_id))

@@ -9,7 +9,7 @@ type, then each element's length (-1 for NULL) and bytes.
 
 import json
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -35,6 +35,7 @@ WRITE_COLUMNS = [
     "computed_at",
     *(name for name, _column, _type in LIST_COLUMNS),
 ]
+STORED_DECIMALS = 10  # values and scores are stored rounded (arithmetic noise beyond is not information)
 ELEMENT_OIDS = {"text": 25, "date": 1082, "float8": 701, "int2": 21}  # pg_type.oid
 POSTGRES_EPOCH_DAYS = 10957  # 2000-01-01, PostgreSQL's epoch, in days after 1970-01-01
 POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -46,27 +47,74 @@ BINARY_TRAILER = b"\xff\xff"
 
 @dataclass
 class SeriesRows:
-    """The score rows of each series, in series order and, within a series, by period start and period:
-    `scores` sorted, and `starts` the position of each series' first row (plus the total at the end)."""
+    """Score rows grouped into series without moving them (the frame has millions of rows and a score of
+    columns; copying it in order would cost more than the rest): `order` lists the frame's rows by series
+    and, within a series, by period start and period; `starts` the position in `order` of each series'
+    first row, plus the total at the end."""
 
     scores: pd.DataFrame
+    order: np.ndarray
     starts: np.ndarray
+    factorized: dict = field(default_factory=dict)  # column -> (codes in the frame's order, distinct values)
+
+    @property
+    def series_count(self) -> int:
+        return len(self.starts) - 1
 
     @property
     def first_rows(self) -> pd.DataFrame:
-        return self.scores.iloc[self.starts[:-1]]
+        return self.scores.iloc[self.order[self.starts[:-1]]]
+
+    def column(self, name: str) -> np.ndarray:
+        """One column's values in series order."""
+        return self.scores[name].to_numpy()[self.order]
+
+    def codes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """A text column as (codes in the frame's order, its distinct values; missing: code -1), computed
+        once (the fingerprint and the COPY both read it)."""
+        if name not in self.factorized:
+            self.factorized[name] = pd.factorize(self.scores[name], use_na_sentinel=True)
+        return self.factorized[name]
+
+    def subset(self, keep: np.ndarray) -> "SeriesRows":
+        """The series at the positions where `keep` is true."""
+        counts = np.diff(self.starts)
+        return SeriesRows(
+            scores=self.scores,
+            order=self.order[np.repeat(keep, counts)],
+            starts=np.r_[0, np.cumsum(counts[keep])].astype(np.int64),
+            factorized=self.factorized,
+        )
+
+    def frame(self) -> pd.DataFrame:
+        """The rows of these series with `series_code` (0, 1, ... in series order): the frame itself when
+        it holds no other rows (a first run), else a copy of those rows."""
+        codes = np.repeat(np.arange(self.series_count), np.diff(self.starts))
+        if len(self.order) == len(self.scores):
+            frame = self.scores
+            frame["series_code"] = codes[np.argsort(self.order)]
+            return frame
+        return self.scores.iloc[self.order].assign(series_code=codes)
 
 
 def series_rows(scores: pd.DataFrame) -> SeriesRows:
-    """Sort score rows into their series (codes and dates, not strings: a few hundred milliseconds for
-    millions of rows)."""
+    """Order score rows by series (codes and dates, not strings: a few hundred milliseconds for millions
+    of rows)."""
+    if scores.empty:
+        return SeriesRows(scores=scores, order=np.zeros(0, np.int64), starts=np.zeros(1, np.int64))
     series_codes = scores.groupby(KEY_COLUMNS, sort=False).ngroup().to_numpy()
-    period_codes = pd.factorize(scores["period"], sort=True)[0]
+    period_codes, periods = pd.factorize(scores["period"], use_na_sentinel=True)
+    period_ranks = np.argsort(np.argsort(np.asarray(periods, dtype=str)))[period_codes]  # text order
     period_days = scores["period_start"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    order = np.lexsort((period_codes, period_days, series_codes))
+    order = np.lexsort((period_ranks, period_days, series_codes))
     sorted_codes = series_codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    return SeriesRows(scores=scores.iloc[order].reset_index(drop=True), starts=np.r_[starts, len(order)])
+    return SeriesRows(
+        scores=scores,
+        order=order,
+        starts=np.r_[starts, len(order)],
+        factorized={"period": (period_codes, periods)},
+    )
 
 
 # ------------------------------------------------------------------------------------------- PostgreSQL
@@ -93,28 +141,29 @@ def _fixed_payload(values: np.ndarray, present: np.ndarray, dtype: str) -> tuple
     return encoded.view(np.uint8).reshape(len(encoded), width), lengths
 
 
-def _text_elements(values: pd.Series) -> tuple[bytes, np.ndarray, np.ndarray]:
-    """Texts (a few distinct ones: periods, classes, reasons) as array elements, each distinct text encoded
-    once and the elements joined by bytes.join."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+def _text_elements(codes: np.ndarray, uniques: np.ndarray) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """Texts (a few distinct ones: periods, classes, reasons; given as codes into `uniques`, -1 for NULL)
+    as array elements, each distinct text encoded once and the elements joined by bytes.join."""
     encoded = [struct.pack(">i", len(text)) + text for text in (str(value).encode() for value in uniques)]
     elements = np.array([*encoded, NULL_FIELD], dtype=object)  # the last: NULL (code -1)
     sizes = np.array([len(element) for element in elements], dtype=np.int64)
     return b"".join(elements[codes].tolist()), sizes[codes], codes < 0
 
 
-def _list_column(values: pd.Series, element_type: str) -> tuple[bytes, np.ndarray, np.ndarray]:
-    """(all elements' bytes, each element's size, NULL mask) of one list column."""
+def _list_column(rows: SeriesRows, column: str, element_type: str) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """(all elements' bytes, each element's size, NULL mask) of one list column, in series order."""
     if element_type == "text":
-        return _text_elements(values)
+        codes, uniques = rows.codes(column)
+        return _text_elements(codes[rows.order], uniques)
+    values = rows.column(column)
     if element_type == "date":
-        days = values.to_numpy().astype("datetime64[D]").astype(np.int64) - POSTGRES_EPOCH_DAYS
-        payload, lengths = _fixed_payload(days, ~pd.isna(values).to_numpy(), ">i4")
+        days = values.astype("datetime64[D]").astype(np.int64) - POSTGRES_EPOCH_DAYS
+        payload, lengths = _fixed_payload(days, ~pd.isna(values), ">i4")
     elif element_type == "float8":
-        numbers = values.astype(float).to_numpy()
+        numbers = np.round(values.astype(float), STORED_DECIMALS)
         payload, lengths = _fixed_payload(numbers, ~np.isnan(numbers), ">f8")
     else:  # int2
-        numbers = values.astype(float).to_numpy()
+        numbers = values.astype(float)
         present = ~np.isnan(numbers)
         payload, lengths = _fixed_payload(np.where(present, numbers, 0).astype(np.int16), present, ">i2")
     flat, sizes = _element_block(payload, lengths)
@@ -137,7 +186,7 @@ def copy_payload(rows: SeriesRows, inputs: list[str], fingerprints: list[str], c
     counts = np.diff(starts)
     lists = []
     for _name, column, element_type in LIST_COLUMNS:
-        flat, sizes, nulls = _list_column(rows.scores[column], element_type)
+        flat, sizes, nulls = _list_column(rows, column, element_type)
         ends = np.r_[0, np.cumsum(sizes)][starts]
         has_null = np.logical_or.reduceat(nulls, starts[:-1]) if len(nulls) else np.zeros(0, bool)
         lists.append((flat, ends, has_null, ELEMENT_OIDS[element_type]))
@@ -176,11 +225,13 @@ def python_rows(rows: SeriesRows, inputs: list[str], fingerprints: list[str], co
     """The same rows as Python values for executemany (SQLite): lists as JSON text, missing numbers null."""
     columns = {}
     for _name, column, element_type in LIST_COLUMNS:
-        values = rows.scores[column]
+        values = rows.column(column)
         if element_type == "date":
-            items = [None if pd.isna(value) else value.date().isoformat() for value in values]
+            items = [None if pd.isna(value) else str(value)[:10] for value in values.astype("datetime64[D]")]
         elif element_type in ("float8", "int2"):
-            numbers = values.astype(float).to_numpy()
+            numbers = np.round(values.astype(float), STORED_DECIMALS)
+            # JSON has no infinity (SQLite would refuse to read the list): none is stored as missing.
+            numbers[np.isinf(numbers)] = np.nan
             items = [
                 None if np.isnan(number) else (int(number) if element_type == "int2" else float(number))
                 for number in numbers

@@ -103,8 +103,8 @@ def _forget_connections(app) -> None:
 class Worker:
     """A `celery worker` subprocess with the same settings as production but the test broker and db."""
 
-    def __init__(self, broker: dict, log: Path) -> None:
-        self.broker, self.log = broker, log
+    def __init__(self, broker: dict, log: Path, pause_before_alerts: float = 0) -> None:
+        self.broker, self.log, self.pause_before_alerts = broker, log, pause_before_alerts
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Worker":
@@ -116,6 +116,7 @@ class Worker:
             "TEST_VISIBILITY_TIMEOUT": "4",
             "PYTHONPATH": str(BASE_DIR),
             "PYTHONUNBUFFERED": "1",
+            "TEST_PAUSE_BEFORE_ALERTS": str(self.pause_before_alerts),
         }
         command = [sys.executable, "-m", "celery", "-A", "tests.alerts.celery_worker", "worker", "--pool=solo",
                    "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat",
@@ -199,12 +200,16 @@ def test_approval_is_recomputed_by_a_real_worker_and_a_killed_full_recompute_con
             for code in ("PRICE_BREAD", "PRICE_POTATOES"):
                 write_monthly(indicator=Indicator.objects.get(code=code), country=kg, market=other,
                               values=spiky_prices(seed=number), start_year=2011)  # fmt: skip
-        # when a full recompute is killed (SIGKILL) while it runs, and a new worker starts
+        # when a full recompute is killed (SIGKILL) while it runs, its scores written and its alerts not yet
+        # (a worker that pauses there, so that the kill lands inside the run's transaction), and a new worker
+        # starts
         from monitoring.alerts.tasks import recompute_all
 
+        worker.stop()
+        worker = Worker(celery_broker, tmp_path / "worker.log", pause_before_alerts=60).start()
+        worker.wait_for("ready.", count=2)
         recompute_all.delay()
-        worker.wait_for("alerts.recompute_all", timeout=20)
-        time.sleep(0.8)
+        worker.wait_for("paused before the alerts", timeout=30)
         assert worker.text().count("succeeded") == 1, "the full recompute finished before the kill"
         worker.kill()
         # the unacknowledged message becomes visible again after the visibility timeout (4 s here)

@@ -220,6 +220,23 @@ def test_since_limits_the_periods_whose_alerts_are_evaluated(reference, default_
     assert Score.objects.filter(method="alps").count() == 120 and summary.scores_changed > 0
 
 
+def test_a_series_state_without_its_series_is_removed_by_a_full_run(reference, default_rules):
+    # given a series state whose series no longer exists (written before scores were stored by series)
+    rule = default_rules["ALPS, market prices"]
+    flour = reference.indicators["PRICE_WHEAT_FLOUR"]
+    SeriesState.objects.create(
+        rule=rule, indicator=flour, pillar=flour.pillar, country=reference.kg, place_key="market:gone",
+        period="2019-12", period_start=date(2019, 12, 1), level=2,
+    )  # fmt: skip
+
+    # when the full recompute runs
+    summary = alerts_compute(as_of=AS_OF, notify=False)
+
+    # then the state is gone with the series it described
+    assert summary.scores_deleted == 1
+    assert not SeriesState.objects.filter(place_key="market:gone").exists()
+
+
 def test_approving_with_no_active_rule_computes_nothing_and_fails_nothing(
     reference, default_rules, django_capture_on_commit_callbacks
 ):
@@ -249,13 +266,13 @@ def test_approving_with_no_active_rule_computes_nothing_and_fails_nothing(
 @pytest.mark.django_db
 def test_an_id_column_with_a_missing_value_is_written_as_integers():
     # given an id column pandas holds as float because one row has none (a national score has no market)
-    rows = pd.DataFrame({"market_id": [3.0, float("nan"), 12.0], "note": ["a", "", 'c, "quoted"']})
+    rows = pd.DataFrame({"market_id": [3.0, float("nan"), 12.0], "place_key": ["a", "", 'c, "quoted"']})
 
     # when it is bulk-loaded into an integer column (COPY on PostgreSQL, executemany elsewhere)
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMPORARY TABLE tmp_loaded (market_id bigint, note text)")
-        _load_rows(cursor, "tmp_loaded", rows, ["market_id", "note"])
-        cursor.execute("SELECT market_id, note FROM tmp_loaded ORDER BY note")
+        cursor.execute("CREATE TEMPORARY TABLE tmp_loaded (market_id bigint, place_key varchar(80))")
+        _load_rows(cursor, "tmp_loaded", rows, ["market_id", "place_key"])
+        cursor.execute("SELECT market_id, place_key FROM tmp_loaded")
         loaded = cursor.fetchall()
         cursor.execute("DROP TABLE tmp_loaded")
 

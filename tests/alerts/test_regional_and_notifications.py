@@ -123,6 +123,41 @@ def test_the_share_rule_reads_the_same_levels_from_memory_as_from_the_database(r
         )
 
 
+def test_a_full_run_counts_the_stored_scores_of_a_rule_switched_off_as_an_incremental_run_does(
+    reference, default_rules
+):
+    # given a regional price alert from a food-CPI surge in three states
+    months = 12 * 10
+    wobble = [100 * (1.005 + 0.002 * ((t * 7) % 5 - 2) / 10) ** t for t in range(months)]
+    surge = [value * (1.2 if t >= months - 4 else 1) for t, value in enumerate(wobble)]
+    for country in (reference.kz, reference.kg, reference.tj):
+        write_monthly(indicator=reference.indicators["CPI_FOOD"], country=country, values=surge, start_year=2011)
+        write_monthly(indicator=reference.indicators["CPI_GENERAL"], country=country, values=[100.0] * months,
+                      start_year=2011)  # fmt: skip
+    alerts_compute(as_of=date(2021, 1, 10), notify=False)
+    assert RegionalAlert.objects.get(kind="price_share", period="2020-12").status == "open"
+
+    # when the analyst switches the food-CPI rule off (its scores stay stored) and adds a Kazakhstan-only
+    # IFPA rule, and the full recompute runs
+    from monitoring.alerts.models import AlertRule
+
+    original = default_rules["IFPA, food CPI (real prices)"]
+    AlertRule.objects.filter(pk=original.pk).update(is_active=False)
+    kazakhstan_only = AlertRule.objects.create(
+        name="IFPA, food CPI, Kazakhstan", method="ifpa", indicator_codes="CPI_FOOD", place_scope="national",
+        parameters=original.parameters,
+    )  # fmt: skip
+    kazakhstan_only.countries.add(reference.kz)
+    alerts_compute(as_of=date(2021, 1, 10), notify=False)
+
+    # then the share rule counted what the stored scores say, as an incremental run reads them: the three
+    # states are still high, and the regional alert stays open
+    stored = price_share(_country_ifpa_levels({reference.indicators["CPI_FOOD"].pk}, None))
+    december = stored[stored["period"] == "2020-12"].iloc[0]
+    assert december["majority"] and december["high_count"] == 3
+    assert RegionalAlert.objects.get(kind="price_share", period="2020-12").status == "open"
+
+
 @pytest.mark.django_db
 def test_cereal_balance_alert_from_approved_data(reference, default_rules):
     write_annual(indicator=reference.indicators["WHEAT_PROD"], country=reference.kz, values={2021: 12_000_000})

@@ -22,7 +22,7 @@ def _rows(reference, rule) -> pd.DataFrame:
             # a national series: three months and the quarter they make, one month not scored
             (kg.pk, "", "2023-01", date(2023, 1, 1), 31.123456789012345, 0.1 + 0.2, "normal", 0, ""),
             (kg.pk, "", "2023-02", date(2023, 2, 1), None, None, "", None, "gap of more than 3 months"),
-            (kg.pk, "", "2023-03", date(2023, 3, 1), 1e-300, -2.5, "высокий", 3, ""),
+            (kg.pk, "", "2023-03", date(2023, 3, 1), 123456789.123456789, -2.5e-7, "высокий", 3, ""),
             (kg.pk, "", "2023-Q1", date(2023, 1, 1), 40.0, 1.25, "abnormally high", 2, ""),
             # a market series of another state, with a key that needs quoting anywhere
             (tj.pk, 'market:du "7", north', "2024-12", date(2024, 12, 1), 12.5, 0.0, "normal", 0, ""),
@@ -31,19 +31,21 @@ def _rows(reference, rule) -> pd.DataFrame:
     ).assign(rule_id=rule.pk, method=Method.IFPA, indicator_id=flour.pk, basis="real")
 
 
-def test_scores_read_back_exactly_as_written(reference):
-    # given score rows of two series, with missing values, non-Latin text and extreme numbers
+def test_scores_read_back_as_written_to_ten_decimals(reference):
+    # given score rows of two series, with missing values, non-Latin text and long decimals
     rule = AlertRule.objects.create(name="IFPA (test)", method=Method.IFPA)
     rows = _rows(reference, rule)
 
     # when they are stored
     written = scores_store(rows)
 
-    # then each series is one row, and the view gives every period back, value for value
+    # then each series is one row, and the view gives every period back, value for value (values and
+    # scores to ten decimals)
     assert written == 2 and ScoreSeries.objects.count() == 2
     stored = list(Score.objects.order_by("country_id", "period_start", "period").values("place_key", *FIELDS))
     expected = (
-        rows.sort_values(["country_id", "period_start", "period"])[["place_key", *FIELDS]]
+        rows.round({"value": 10, "score": 10})
+        .sort_values(["country_id", "period_start", "period"])[["place_key", *FIELDS]]
         .astype(object)
         .where(rows.notna(), None)
         .to_dict("records")
@@ -86,3 +88,30 @@ def test_storing_a_series_again_replaces_it(reference):
         "2023-03",
     ]
     assert Score.objects.filter(place_key__startswith="market:").count() == 1
+
+
+def test_a_score_is_found_by_its_id_in_the_api_and_the_admin(reference, client):
+    # given stored scores and an analyst of the admin site
+    from tests.factories import user_with_role
+
+    rule = AlertRule.objects.create(name="IFPA (test)", method=Method.IFPA)
+    scores_store(_rows(reference, rule))
+    quarter = Score.objects.get(period="2023-Q1")
+
+    # when one score is asked for by its id (through its series row: the view's id has no index)
+    found = client.get(f"/api/v1/scores/{quarter.pk}/")
+
+    # then it is that score, and ids that are no score's are "not found", never an error
+    assert found.status_code == 200 and found.json()["period"] == "2023-Q1"
+    for missing in ("abc", str(quarter.pk + 50), "99999999999999"):
+        assert client.get(f"/api/v1/scores/{missing}/").status_code == 404
+    client.force_login(user_with_role("analyst", username="score_analyst", is_staff=True))
+    page = client.get(f"/admin/alerts/score/{quarter.pk}/change/")
+    assert page.status_code == 200 and "2023-Q1" in page.content.decode()
+    assert client.get("/admin/alerts/score/abc/change/").status_code in (302, 404)
+
+
+def test_storing_no_rows_writes_nothing():
+    # when an empty frame of scores is stored, then nothing is written and nothing fails
+    assert scores_store(pd.DataFrame(columns=["rule_id", "indicator_id", "country_id", "place_key"])) == 0
+    assert not ScoreSeries.objects.exists()
