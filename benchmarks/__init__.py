@@ -20,3 +20,24 @@ def postgres_settings() -> str:
         return f"PostgreSQL settings: {shown} (as docker-compose.yml ships them)"
     wanted = ", ".join(f"{name}={value}" for name, value in SHIPPED_POSTGRES_SETTINGS.items())
     return f"PostgreSQL settings: {shown} (docker-compose.yml ships {wanted}; large imports are slower without)"
+
+
+def database_settle() -> None:
+    """Start a timed step from clean, settled tables: the observation tables vacuumed (a previous run's
+    deleted rows would otherwise be vacuumed during this one), then a checkpoint, so that the step does not
+    pay for the dirty pages and WAL of the step before (it needs superuser or the pg_checkpoint role;
+    without it the checkpoint is skipped, and said)."""
+    from django.db import DatabaseError, connection, transaction
+
+    from monitoring.models import Observation
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for table in ("monitoring_observation", Observation.history.model._meta.db_table):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    except DatabaseError as refused:
+        print(f"  note: no checkpoint between the steps ({str(refused).strip()})")

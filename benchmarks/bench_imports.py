@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 
+from benchmarks import database_settle
 from countries.models import Country, Region
 from countries.services import reference_countries_load
 from monitoring.catalogue import catalogue_load
@@ -53,21 +54,6 @@ def _status_mb(field: str) -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return _peak_rss_mb()
-
-
-def _vacuum() -> None:
-    """Start from clean tables: a previous run's deleted rows would otherwise be vacuumed during this one.
-    Then a checkpoint, so that each timed step starts with no dirty pages or WAL left by the step before
-    (it needs superuser or the pg_checkpoint role; without it the step is skipped)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for table in ("monitoring_observation", Observation.history.model._meta.db_table):
-                cursor.execute(f"VACUUM ANALYZE {table}")
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("CHECKPOINT")
-        except DatabaseError as refused:
-            print(f"  note: no checkpoint between the steps ({str(refused).strip()})")
 
 
 def _places() -> list[tuple[str, int, str, int | None]]:
@@ -192,13 +178,13 @@ def run(args) -> None:
             f"  generated {path.stat().st_size / 1e6:.0f} MB of template CSV in {time.perf_counter() - started:.1f} s"
         )
 
-        _vacuum()
+        database_settle()
         floor = _floor(frame)
         floor_name = "COPY" if connection.vendor == "postgresql" else "executemany"
         print(f"  floor ({floor_name}): {floor:.1f} s, {rows / floor:,.0f} rows/s")
         del frame
 
-        _vacuum()
+        database_settle()
         reset = _peak_reset()
         rss_before = _status_mb("VmRSS") if reset else _peak_rss_mb()
         started = time.perf_counter()
@@ -221,4 +207,4 @@ def run(args) -> None:
             f"updated {second.rows_updated}, unchanged {second.rows_unchanged:,}"
         )
     _remove([first.pk, second.pk])
-    _vacuum()
+    database_settle()

@@ -481,11 +481,17 @@ def _column_values(series: pd.Series, is_postgres: bool) -> list:
     if pd.api.types.is_datetime64_any_dtype(series):
         days = series.to_numpy().astype("datetime64[D]")
         return list(days.astype(object) if is_postgres else days.astype(str))
-    values = series.astype(object).to_numpy().copy()
-    values[pd.isna(series).to_numpy()] = None
+    missing = pd.isna(series).to_numpy()
     if series.name in INTEGER_COLUMNS or pd.api.types.is_integer_dtype(series.dtype):
-        return [None if value is None else int(value) for value in values]
-    return list(values)
+        if not missing.any():
+            return series.to_numpy(dtype=np.int64).tolist()
+        numbers = series.to_numpy(dtype=float, na_value=np.nan).tolist()
+        return [None if absent else int(number) for number, absent in zip(numbers, missing.tolist(), strict=True)]
+    values = series.to_numpy(dtype=object)
+    if missing.any():
+        values = values.copy()
+        values[missing] = None
+    return values.tolist()
 
 
 def _load_rows(cursor, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
