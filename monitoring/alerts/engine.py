@@ -727,22 +727,27 @@ def _place_names(scores: pd.DataFrame) -> dict[tuple[int, str], tuple[str, str]]
     return names
 
 
-def _candidates(scores: pd.DataFrame) -> pd.DataFrame:
-    """Score rows at level >= 1 that raise alerts."""
-    if scores.empty:
-        return scores
-    rows = scores[scores["raises_alert"].astype(bool) & (scores["level"].astype(float) >= 1)]
-    return rows
-
-
-def _within_lookback(scores: pd.DataFrame, candidates: pd.DataFrame) -> pd.Series:
-    """True for candidate periods within the rule's look-back of the series' latest observed period."""
-    observed = scores[scores["raises_alert"].astype(bool) & (scores["insufficient_reason"] != Insufficient.STALE)]
-    latest = observed.groupby("series_code")["period_start"].max()
-    latest_start = pd.DatetimeIndex(candidates["series_code"].map(latest))
-    period_start = pd.DatetimeIndex(candidates["period_start"])
-    months_back = (latest_start.year - period_start.year) * 12 + (latest_start.month - period_start.month)
-    return pd.Series(np.asarray(months_back < candidates["lookback"].to_numpy()), index=candidates.index)
+def _candidates(scores: pd.DataFrame, existing: pd.DataFrame, since: date | None) -> pd.DataFrame:
+    """Score rows that raise an alert: level >= 1 in a period that raises alerts (from `since` on), within
+    the rule's look-back of the series' latest observed period, or already an alert. Selected with numpy
+    on the whole frame (most of its millions of rows are not candidates), then copied once."""
+    raises = scores["raises_alert"].astype(bool).to_numpy()
+    period_start = scores["period_start"].to_numpy()
+    mask = raises & (scores["level"].astype(float).to_numpy() >= 1)
+    if since is not None:
+        mask &= period_start >= np.datetime64(since)
+    positions = np.flatnonzero(mask)
+    codes = scores["series_code"].to_numpy()
+    observed = raises & (scores["insufficient_reason"] != Insufficient.STALE).to_numpy()
+    latest = pd.Series(period_start[observed]).groupby(codes[observed]).max()
+    latest_start = latest.reindex(codes[positions]).to_numpy().astype("datetime64[M]")
+    months_back = (latest_start - period_start[positions].astype("datetime64[M]")).astype(float)
+    months_back[np.isnat(latest_start)] = np.nan  # nothing observed in the series: no look-back, no alert
+    keep = months_back < scores["lookback"].to_numpy()[positions]
+    if len(existing):
+        known = pd.MultiIndex.from_frame(scores.iloc[positions][ALERT_KEY]).isin(existing.set_index(ALERT_KEY).index)
+        keep |= known
+    return scores.iloc[positions[keep]]
 
 
 def _last_normal(scores: pd.DataFrame, first_rows: pd.DataFrame) -> pd.DataFrame:
@@ -773,8 +778,18 @@ def _json_members(name: str, values: list, *, keep_null: bool = False) -> list[s
 
 
 def _json_objects(columns: list[list[str | None]]) -> list[str]:
-    """JSON object texts, one per row, from member texts column by column (None: member left out)."""
-    return ["{" + ", ".join(member for member in row if member is not None) + "}" for row in zip(*columns, strict=True)]
+    """JSON object texts, one per row, from member texts column by column (None: member left out). The
+    rows are joined a column at a time (numpy applies `+` to every row at once)."""
+    first, *others = columns
+    texts = np.array(["{" + (member or "") for member in first], dtype=object)
+    started = np.array([member is not None for member in first], dtype=bool)
+    for members in others:
+        column = np.array(members, dtype=object)
+        present = pd.notna(column)
+        texts[present & started] += ", "
+        texts[present] += column[present]
+        started |= present
+    return (texts + "}").tolist()
 
 
 def _rounded(values: pd.Series, digits: int | None) -> list[float | None]:
@@ -853,15 +868,7 @@ def _converge_alerts(written: WrittenSeries, since: date | None, summary: Comput
         existing = pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
     scores = written.scores
     existing["period_start"] = pd.to_datetime(existing["period_start"])
-    candidates = _candidates(scores) if len(scores) else scores
-    if since is not None and len(candidates):
-        candidates = candidates[candidates["period_start"] >= pd.Timestamp(since)]
-    if len(candidates):
-        existing_keys = (
-            existing.set_index(ALERT_KEY).index if len(existing) else pd.MultiIndex.from_tuples([], names=ALERT_KEY)
-        )
-        known = pd.MultiIndex.from_frame(candidates[ALERT_KEY]).isin(existing_keys)
-        candidates = candidates[known | _within_lookback(scores, candidates).to_numpy()]
+    candidates = _candidates(scores, existing, since) if len(scores) else scores
     merged = (
         candidates.merge(existing, on=ALERT_KEY, how="outer", indicator=True, suffixes=("", "_old"))
         if len(candidates)

@@ -302,14 +302,16 @@ class Alert(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
     raised_at = models.DateTimeField(_("raised at"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set by a person on a few alerts: no index (every alert the engine raises would add an entry to it; a
+    # user's deletion scans the table instead).
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     acknowledgement_note = models.TextField(_("acknowledgement note"), blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     resolution_note = models.TextField(_("resolution note"), blank=True)
 
@@ -347,7 +349,9 @@ class AlertEvent(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     from_level = models.PositiveSmallIntegerField(_("from level"), choices=Level.choices, null=True, blank=True)
     to_level = models.PositiveSmallIntegerField(_("to level"), choices=Level.choices, null=True, blank=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    user = models.ForeignKey(  # a person's acknowledgement or resolution; most events are the engine's
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+    )
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,6 +1,7 @@
 """The engine end to end on the database: scores kept for every period, alerts raised once, recompute
 idempotent, lifecycle recorded, only approved values read."""
 
+import json
 import math
 from datetime import date
 
@@ -279,3 +280,61 @@ def test_an_id_column_with_a_missing_value_is_written_as_integers():
     # then the ids arrive as integers and none (floats made the COPY fail: compute_alerts failed on
     # PostgreSQL with the demo data), and an empty text stays empty, not missing
     assert sorted(loaded, key=lambda row: row[1]) == [(None, ""), (3, "a"), (12, 'c, "quoted"')]
+
+
+def test_alert_texts_are_json_that_names_what_the_sentence_needs(reference):
+    # given two alert rows: a price with a quote, a backslash and Cyrillic in its place name, and a trend
+    from types import SimpleNamespace
+
+    from monitoring.alerts.engine import _inputs, _message_params
+
+    flour = SimpleNamespace(name_en='Flour "first grade"', name_ru="Мука\\высший сорт", unit="KGS/kg")
+    rows = pd.DataFrame(
+        {
+            "indicator_id": [1, 1],
+            "country_id": [2, 2],
+            "place_key": ["market:osh", ""],
+            "value": [38.123456789, float("nan")],
+            "basis": ["real", ""],
+            "method": ["alps", "trend"],
+            "score": [2.3, 3.0],
+            "annual_growth": [0.01, float("nan")],
+            "deviation_pct": [float("nan"), 12.3456],
+            "flag": ["E", ""],
+        }
+    )
+    names = {(2, "market:osh"): ("Osh", "Ош"), (2, ""): ("Kyrgyzstan", "Кыргызстан")}
+
+    # when their sentence parameters and inputs are written
+    params = [json.loads(text) for text in _message_params(rows, names, {1: flour})]
+    inputs = [json.loads(text) for text in _inputs(rows)]
+
+    # then each is the JSON of what the sentence and the record need, missing numbers left out
+    assert params == [
+        {"subject_en": 'Flour "first grade"', "subject_ru": "Мука\\высший сорт", "place_en": "Osh",
+         "place_ru": "Ош", "value": 38.1235, "unit": "KGS/kg", "prices": "real",
+         "annual_growth_pct": round((1.01**12 - 1) * 100, 2)},
+        {"subject_en": 'Flour "first grade"', "subject_ru": "Мука\\высший сорт", "place_en": "Kyrgyzstan",
+         "place_ru": "Кыргызстан", "value": None, "unit": "KGS/kg", "prices": "", "deviation_pct": 12.35,
+         "rises": 3},
+    ]  # fmt: skip
+    assert inputs == [
+        {"value": 38.123456789, "prices": "real", "annual_growth": 0.01, "flag": "E"},
+        {"value": None, "deviation_pct": 12.3456},
+    ]
+
+
+def test_alerts_are_raised_for_the_look_back_only_and_older_anomalies_stay_scores(reference, default_rules):
+    # given ten years of spiky bread prices in Osh (ALPS: a 24-month look-back by default)
+    market = MarketFactory(country=reference.kg, code="osh", name="Osh")
+    write_monthly(indicator=reference.indicators["PRICE_BREAD"], country=reference.kg, market=market,
+                  values=spiky_prices(), start_year=2011)  # fmt: skip
+
+    # when the engine runs
+    alerts_compute(as_of=AS_OF, notify=False)
+
+    # then ALPS alerts exist for 2019 and 2020 only, while earlier alert-level periods remain scores
+    alps_alerts = Alert.objects.filter(method="alps")
+    assert alps_alerts.exists()
+    assert min(alps_alerts.values_list("period_start", flat=True)) >= date(2019, 1, 1)
+    assert Score.objects.filter(method="alps", level__gte=1, period_start__lt=date(2019, 1, 1)).exists()
