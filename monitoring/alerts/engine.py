@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
@@ -24,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 from psycopg import postgres
 from psycopg.adapt import Dumper
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.pq import Format
 
 from countries.models import Country, Market, Region
@@ -36,7 +38,7 @@ from monitoring.alerts.methods.ratios import derive
 from monitoring.alerts.models import Alert, AlertEvent, AlertRule, Level, Method, ScoreSeries, SeriesState
 from monitoring.alerts.series_rows import WRITE_COLUMNS as SERIES_WRITE_COLUMNS
 from monitoring.alerts.series_rows import SeriesRows, series_rows
-from monitoring.alerts.series_rows import copy_payload as series_rows_copy_payload
+from monitoring.alerts.series_rows import copy_chunks as series_copy_chunks
 from monitoring.alerts.series_rows import python_rows as series_python_rows
 from monitoring.formulas import formula_codes
 from monitoring.models import Indicator, Observation
@@ -507,7 +509,8 @@ def _load_rows(cursor, table: str, frame: pd.DataFrame, columns: list[str]) -> N
         return
     raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
     raw.adapters.register_dumper(_JsonDocument, _JsonTextDumper)  # this cursor's jsonb columns take text
-    with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    with raw.copy(statement, writer=QueuedLibpqWriter(raw)) as copy:  # rows encoded while others are stored
         copy.set_types([COPY_TYPES[column] for column in columns])
         for row in rows:
             copy.write_row(row)
@@ -594,24 +597,29 @@ def _write_series(scores: pd.DataFrame, scope_rows: list, timings: dict, summary
     return WrittenSeries(changed=changed, removed=removed, scores=rows.frame(), first_rows=rows.first_rows)
 
 
-def _series_payload(rows: SeriesRows, fingerprints: list[str], now) -> bytes | list[tuple]:
-    """The series rows as the database loads them: binary COPY data on PostgreSQL, tuples elsewhere."""
+def _series_payload(rows: SeriesRows, fingerprints: list[str], now) -> Iterator[bytes] | list[tuple]:
+    """The series rows as the database loads them: binary COPY data on PostgreSQL (chunks, encoded as the
+    COPY takes them), tuples elsewhere."""
     bases = rows.first_rows["basis"].fillna("").tolist()
     inputs = [json.dumps({"prices": basis}) if basis else "{}" for basis in bases]
     if connection.vendor == "postgresql":
-        return series_rows_copy_payload(rows, inputs, fingerprints, now)
+        return series_copy_chunks(rows, inputs, fingerprints, now)
     return series_python_rows(rows, inputs, fingerprints, connection.ops.adapt_datetimefield_value(now))
 
 
-def _series_insert(cursor, payload: bytes | list[tuple] | None) -> None:
+def _series_insert(cursor, payload: Iterator[bytes] | list[tuple] | None) -> None:
     table = ScoreSeries._meta.db_table
     columns = ", ".join(SERIES_WRITE_COLUMNS)
-    if not payload:
+    if payload is None or isinstance(payload, list) and not payload:
         return
-    if isinstance(payload, bytes):
+    if not isinstance(payload, list):
         raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-        with raw.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.write(payload)
+        # psycopg's queued writer sends from a thread of its own, so that PostgreSQL stores one chunk while
+        # this thread encodes the next.
+        writer = QueuedLibpqWriter(raw)
+        with raw.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)", writer=writer) as copy:
+            for chunk in payload:
+                copy.write(chunk)
     else:
         placeholders = ", ".join(["%s"] * len(SERIES_WRITE_COLUMNS))
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", payload)

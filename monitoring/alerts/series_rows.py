@@ -9,6 +9,7 @@ type, then each element's length (-1 for NULL) and bytes.
 
 import json
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -150,12 +151,23 @@ def _text_elements(codes: np.ndarray, uniques: np.ndarray) -> tuple[bytes, np.nd
     return b"".join(elements[codes].tolist()), sizes[codes], codes < 0
 
 
-def _list_column(rows: SeriesRows, column: str, element_type: str) -> tuple[bytes, np.ndarray, np.ndarray]:
-    """(all elements' bytes, each element's size, NULL mask) of one list column, in series order."""
+def _list_columns(rows: SeriesRows) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
+    """Each list column in series order, ready to be encoded a slice at a time: (element type, values or
+    text codes, the distinct texts)."""
+    columns = []
+    for _name, column, element_type in LIST_COLUMNS:
+        if element_type == "text":
+            codes, uniques = rows.codes(column)
+            columns.append((element_type, codes[rows.order], np.asarray(uniques, dtype=object)))
+        else:
+            columns.append((element_type, rows.column(column), None))
+    return columns
+
+
+def _list_elements(element_type: str, values: np.ndarray, uniques) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """(all elements' bytes, each element's size, NULL mask) of a slice of one list column."""
     if element_type == "text":
-        codes, uniques = rows.codes(column)
-        return _text_elements(codes[rows.order], uniques)
-    values = rows.column(column)
+        return _text_elements(values, uniques)
     if element_type == "date":
         days = values.astype("datetime64[D]").astype(np.int64) - POSTGRES_EPOCH_DAYS
         payload, lengths = _fixed_payload(days, ~pd.isna(values), ">i4")
@@ -179,43 +191,53 @@ def _text(value: str, prefix: bytes = b"") -> bytes:
     return struct.pack(">i", len(encoded)) + encoded
 
 
-def copy_payload(rows: SeriesRows, inputs: list[str], fingerprints: list[str], computed_at: datetime) -> bytes:
-    """The whole binary COPY for `WRITE_COLUMNS`: the scalar fields per series in Python (thousands of
-    rows), the list elements with numpy (millions)."""
-    starts = rows.starts
-    counts = np.diff(starts)
-    lists = []
-    for _name, column, element_type in LIST_COLUMNS:
-        flat, sizes, nulls = _list_column(rows, column, element_type)
-        ends = np.r_[0, np.cumsum(sizes)][starts]
-        has_null = np.logical_or.reduceat(nulls, starts[:-1]) if len(nulls) else np.zeros(0, bool)
-        lists.append((flat, ends, has_null, ELEMENT_OIDS[element_type]))
+def copy_chunks(
+    rows: SeriesRows, inputs: list[str], fingerprints: list[str], computed_at: datetime, series_per_chunk: int = 1000
+) -> Iterator[bytes]:
+    """The binary COPY for `WRITE_COLUMNS`, a chunk of series at a time: PostgreSQL stores one chunk while
+    the next is encoded (a full recompute sends some 200 MB). The scalar fields per series in Python
+    (thousands of rows), the list elements with numpy (millions)."""
+    yield BINARY_HEADER
+    columns = _list_columns(rows)
     stamp = struct.pack(">iq", 8, (computed_at - POSTGRES_EPOCH) // MICROSECOND)
     field_count = struct.pack(">h", len(WRITE_COLUMNS))
-    parts = [BINARY_HEADER]
     first = rows.first_rows
-    scalars = zip(*(first[column].tolist() for column in SCALAR_COLUMNS), strict=True)
-    for position, (rule_id, method, indicator_id, country_id, region_id, market_id, place_key) in enumerate(scalars):
-        parts += [
-            field_count,
-            _int8(rule_id),
-            _text(method),
-            _int8(indicator_id),
-            _int8(country_id),
-            _int8(region_id),
-            _int8(market_id),
-            _text(place_key),
-            _text(inputs[position], prefix=b"\x01"),  # jsonb, format version 1
-            _text(fingerprints[position]),
-            stamp,
-        ]
-        count = int(counts[position])
-        for flat, ends, has_null, oid in lists:
-            begin, end = int(ends[position]), int(ends[position + 1])
-            parts.append(struct.pack(">iiiiii", 20 + end - begin, 1, int(has_null[position]), oid, count, 1))
-            parts.append(flat[begin:end])
-    parts.append(BINARY_TRAILER)
-    return b"".join(parts)
+    scalars = list(zip(*(first[column].tolist() for column in SCALAR_COLUMNS), strict=True))
+    for chunk_first in range(0, rows.series_count, series_per_chunk):
+        chunk_last = min(chunk_first + series_per_chunk, rows.series_count)
+        element_first = int(rows.starts[chunk_first])
+        starts = rows.starts[chunk_first : chunk_last + 1] - element_first
+        element_last = element_first + int(starts[-1])
+        counts = np.diff(starts)
+        lists = []
+        for (element_type, values, uniques), (_name, _column, type_name) in zip(columns, LIST_COLUMNS, strict=True):
+            flat, sizes, nulls = _list_elements(element_type, values[element_first:element_last], uniques)
+            ends = np.r_[0, np.cumsum(sizes)][starts]
+            has_null = np.logical_or.reduceat(nulls, starts[:-1])
+            lists.append((flat, ends, has_null, ELEMENT_OIDS[type_name]))
+        parts = []
+        for local, position in enumerate(range(chunk_first, chunk_last)):
+            rule_id, method, indicator_id, country_id, region_id, market_id, place_key = scalars[position]
+            parts += [
+                field_count,
+                _int8(rule_id),
+                _text(method),
+                _int8(indicator_id),
+                _int8(country_id),
+                _int8(region_id),
+                _int8(market_id),
+                _text(place_key),
+                _text(inputs[position], prefix=b"\x01"),  # jsonb, format version 1
+                _text(fingerprints[position]),
+                stamp,
+            ]
+            count = int(counts[local])
+            for flat, ends, has_null, oid in lists:
+                begin, end = int(ends[local]), int(ends[local + 1])
+                parts.append(struct.pack(">iiiiii", 20 + end - begin, 1, int(has_null[local]), oid, count, 1))
+                parts.append(flat[begin:end])
+        yield b"".join(parts)
+    yield BINARY_TRAILER
 
 
 # ----------------------------------------------------------------------------------------------- others
