@@ -22,11 +22,12 @@ def postgres_settings() -> str:
     return f"PostgreSQL settings: {shown} (docker-compose.yml ships {wanted}; large imports are slower without)"
 
 
-def database_settle() -> None:
-    """Start a timed step from clean, settled tables: the observation tables vacuumed (a previous run's
-    deleted rows would otherwise be vacuumed during this one), then a checkpoint, so that the step does not
-    pay for the dirty pages and WAL of the step before (it needs superuser or the pg_checkpoint role;
-    without it the checkpoint is skipped, and said)."""
+def database_settle(also: tuple[str, ...] = ()) -> None:
+    """Start a timed step from clean, settled tables: the observation tables (and the tables `also` names)
+    vacuumed and analysed, so that autovacuum does not run during the step and a previous run's deleted
+    rows are not vacuumed in it; then a checkpoint, so that the step does not pay for the dirty pages and
+    WAL of the step before (it needs superuser or the pg_checkpoint role; without it the checkpoint is
+    skipped, and said)."""
     from django.db import DatabaseError, connection, transaction
 
     from monitoring.models import Observation
@@ -34,7 +35,7 @@ def database_settle() -> None:
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        for table in ("monitoring_observation", Observation.history.model._meta.db_table):
+        for table in ("monitoring_observation", Observation.history.model._meta.db_table, *also):
             cursor.execute(f"VACUUM ANALYZE {table}")
     try:
         with transaction.atomic(), connection.cursor() as cursor:

@@ -177,7 +177,7 @@ def run(args) -> None:
             f"full recompute, cold:  {cold_seconds:6.1f} s  ({cold.scores:,} scores written, "
             f"{Alert.objects.count():,} alerts; phases {cold.timings})"
         )
-        database_settle()
+        database_settle(also=("alerts_scoreseries", "alerts_seriesstate", "alerts_alert", "alerts_alertevent"))
         started = time.perf_counter()
         warm = alerts_compute(as_of=timezone.localdate(), notify=False)
         warm_seconds = time.perf_counter() - started

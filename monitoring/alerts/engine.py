@@ -528,8 +528,9 @@ def _series_table(cursor, keys: list[tuple]) -> None:
 @dataclass
 class WrittenSeries:
     """What `_write_series` changed: the keys of the changed and the removed series (both loaded in the
-    temporary table `tmp_alert_series`), and the changed series' score rows, sorted by series and period,
-    with `series_code` numbering the series (the alert step groups by it)."""
+    temporary table `tmp_alert_series`), and the changed series' score rows with `series_code` numbering
+    the series (the alert step groups by it; the rows are in the run's own order on a first run, where the
+    frame is the run's frame itself, and by series otherwise)."""
 
     changed: list[tuple] = field(default_factory=list)
     removed: list[tuple] = field(default_factory=list)
@@ -750,7 +751,8 @@ def _candidates(scores: pd.DataFrame, existing: pd.DataFrame, since: date | None
     latest = pd.Series(period_start[observed]).groupby(codes[observed]).max()
     latest_start = latest.reindex(codes[positions]).to_numpy().astype("datetime64[M]")
     months_back = (latest_start - period_start[positions].astype("datetime64[M]")).astype(float)
-    months_back[np.isnat(latest_start)] = np.nan  # nothing observed in the series: no look-back, no alert
+    # Nothing observed in the series, or a period without a start: no look-back, no alert.
+    months_back[np.isnat(latest_start) | np.isnat(period_start[positions])] = np.nan
     keep = months_back < scores["lookback"].to_numpy()[positions]
     if len(existing):
         known = pd.MultiIndex.from_frame(scores.iloc[positions][ALERT_KEY]).isin(existing.set_index(ALERT_KEY).index)
@@ -777,10 +779,11 @@ def _json_members(name: str, values: list, *, keep_null: bool = False) -> list[s
             continue
         if isinstance(value, float):  # nearly all distinct: json.dumps writes a finite float as its repr
             finite = math.isfinite(value)
-            members.append(f'"{name}": {value!r}' if finite else (f'"{name}": null' if keep_null else None))
+            members.append(f'"{name}": {float(value)!r}' if finite else (f'"{name}": null' if keep_null else None))
             continue
-        if (member := encoded.get(value)) is None:
-            member = encoded[value] = f'"{name}": {json.dumps(value, ensure_ascii=False)}'
+        key = (type(value), value)  # 1 and True are equal keys, not the same JSON
+        if (member := encoded.get(key)) is None:
+            member = encoded[key] = f'"{name}": {json.dumps(value, ensure_ascii=False)}'
         members.append(member)
     return members
 

@@ -302,17 +302,20 @@ class Alert(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
     raised_at = models.DateTimeField(_("raised at"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # Set by a person on a few alerts: no index (every alert the engine raises would add an entry to it; a
-    # user's deletion scans the table instead).
+    # Set by a person on a few alerts, by the lifecycle services: no index and no database check (PostgreSQL
+    # queues a deferred check for every row the engine inserts, even a NULL one; a user's deletion sets them
+    # to NULL through Django, scanning the table).
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
-    )
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        db_index=False, db_constraint=False,
+    )  # fmt: skip
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     acknowledgement_note = models.TextField(_("acknowledgement note"), blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
-    )
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        db_index=False, db_constraint=False,
+    )  # fmt: skip
     resolution_note = models.TextField(_("resolution note"), blank=True)
 
     objects = AlertQuerySet.as_manager()
@@ -350,8 +353,9 @@ class AlertEvent(models.Model):
     from_level = models.PositiveSmallIntegerField(_("from level"), choices=Level.choices, null=True, blank=True)
     to_level = models.PositiveSmallIntegerField(_("to level"), choices=Level.choices, null=True, blank=True)
     user = models.ForeignKey(  # a person's acknowledgement or resolution; most events are the engine's
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
-    )
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False,
+        db_constraint=False,
+    )  # fmt: skip
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -4,13 +4,16 @@ Both call `alerts_compute`, whose writes converge on natural keys (scores, alert
 redelivered task (acks_late: a killed worker's task comes back) leaves exactly the same tables.
 """
 
+import psycopg
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from monitoring.alerts import services
 
-# Errors worth another try: the database or the broker was briefly unavailable or a lock timed out.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+# Errors worth another try: the database or the broker was briefly unavailable or a lock timed out. The
+# engine's COPY talks to psycopg directly, so psycopg's own OperationalError (a connection lost mid-COPY)
+# is listed beside Django's.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, ConnectionError, TimeoutError)
 
 
 @shared_task(

@@ -205,6 +205,7 @@ def test_approval_is_recomputed_by_a_real_worker_and_a_killed_full_recompute_con
         # starts
         from monitoring.alerts.tasks import recompute_all
 
+        series_before = ScoreSeries.objects.count()
         worker.stop()
         worker = Worker(celery_broker, tmp_path / "worker.log", pause_before_alerts=60).start()
         worker.wait_for("ready.", count=2)
@@ -212,6 +213,8 @@ def test_approval_is_recomputed_by_a_real_worker_and_a_killed_full_recompute_con
         worker.wait_for("paused before the alerts", timeout=30)
         assert worker.text().count("succeeded") == 1, "the full recompute finished before the kill"
         worker.kill()
+        # (the killed run's scores, written before its pause, were rolled back with it)
+        assert ScoreSeries.objects.count() == series_before
         # the unacknowledged message becomes visible again after the visibility timeout (4 s here)
         time.sleep(5)
         worker = Worker(celery_broker, tmp_path / "worker.log").start()

@@ -338,3 +338,14 @@ def test_alerts_are_raised_for_the_look_back_only_and_older_anomalies_stay_score
     assert alps_alerts.exists()
     assert min(alps_alerts.values_list("period_start", flat=True)) >= date(2019, 1, 1)
     assert Score.objects.filter(method="alps", level__gte=1, period_start__lt=date(2019, 1, 1)).exists()
+
+
+def test_json_members_write_numpy_numbers_and_booleans_as_json():
+    # given values as the engine may hold them: a numpy float, a boolean beside the equal integer, infinity
+    from monitoring.alerts.engine import _json_members
+
+    # when they become members of a JSON object
+    members = _json_members("x", [np.float64(1.5), True, 1, float("inf"), None], keep_null=True)
+
+    # then each is JSON of its own value (infinity has no JSON: null)
+    assert members == ['"x": 1.5', '"x": true', '"x": 1', '"x": null', '"x": null']
