@@ -447,11 +447,6 @@ INTEGER_COLUMNS = {"rule_id", "indicator_id", "country_id", "region_id", "market
 JSON_COLUMNS = {"inputs", "message_params"}
 
 
-class _JsonDocument(str):
-    """JSON the engine has already written as text (the class `_JsonTextDumper` is registered for; a binary
-    COPY picks the dumper by the column's type, so plain texts are dumped the same way)."""
-
-
 class _JsonTextDumper(Dumper):
     """JSON text as jsonb in a binary COPY: the format's version byte, then the text (psycopg's own jsonb
     dumper would encode a Python object, costing a json.dumps per alert)."""
@@ -468,7 +463,7 @@ def _column_values(series: pd.Series, is_postgres: bool) -> list:
     timestamps as psycopg takes them, or as SQLite stores them."""
     if series.name in JSON_COLUMNS:
         return [value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) for value in series]
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
+    if isinstance(series.dtype, pd.DatetimeTZDtype):  # pandas turns a column of one aware stamp into this
         stamps = {}  # a run writes one stamp: convert it once
         values = []
         for value in series:
@@ -508,12 +503,22 @@ def _load_rows(cursor, table: str, frame: pd.DataFrame, columns: list[str]) -> N
         cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows))
         return
     raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-    raw.adapters.register_dumper(_JsonDocument, _JsonTextDumper)  # this cursor's jsonb columns take text
+    raw.adapters.register_dumper(None, _JsonTextDumper)  # by type only: this cursor's COPY jsonb columns take text
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
     with raw.copy(statement, writer=QueuedLibpqWriter(raw)) as copy:  # rows encoded while others are stored
         copy.set_types([COPY_TYPES[column] for column in columns])
         for row in rows:
             copy.write_row(row)
+
+
+def _series_delete(cursor, model) -> None:
+    """Delete the rows of `model` (a table keyed by series) whose series are in `tmp_alert_series`."""
+    table = model._meta.db_table
+    cursor.execute(
+        f"DELETE FROM {table} WHERE id IN (SELECT s.id FROM {table} s JOIN tmp_alert_series t "
+        "ON s.rule_id = t.rule_id AND s.indicator_id = t.indicator_id AND s.country_id = t.country_id "
+        "AND s.place_key = t.place_key)"
+    )
 
 
 def _series_table(cursor, keys: list[tuple]) -> None:
@@ -573,21 +578,15 @@ def _write_series(scores: pd.DataFrame, scope_rows: list, timings: dict, summary
     timings["scores_prepare"] = round(time.perf_counter() - mark, 3)
 
     mark = time.perf_counter()
-    table = ScoreSeries._meta.db_table
-    state_table = SeriesState._meta.db_table
-    join = (
-        "JOIN tmp_alert_series t ON s.rule_id = t.rule_id AND s.indicator_id = t.indicator_id "
-        "AND s.country_id = t.country_id AND s.place_key = t.place_key"
-    )
     with connection.cursor() as cursor:
         _series_table(cursor, [*changed, *removed])
-        cursor.execute(f"DELETE FROM {table} WHERE id IN (SELECT s.id FROM {table} s {join})")
+        _series_delete(cursor, ScoreSeries)
         timings["scores_delete"] = round(time.perf_counter() - mark, 3)
         mark = time.perf_counter()
         _series_insert(cursor, payload)
         timings["scores_copy"] = round(time.perf_counter() - mark, 3)
         if removed:
-            cursor.execute(f"DELETE FROM {state_table} WHERE id IN (SELECT s.id FROM {state_table} s {join})")
+            _series_delete(cursor, SeriesState)
 
         mark = time.perf_counter()
         if changed:
@@ -639,14 +638,9 @@ def scores_store(scores: pd.DataFrame) -> int:
     rows = series_rows(scores)
     keys = _series_keys(rows)
     payload = _series_payload(rows, _fingerprints(rows), timezone.now())
-    table = ScoreSeries._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         _series_table(cursor, keys)
-        cursor.execute(
-            f"DELETE FROM {table} WHERE id IN (SELECT s.id FROM {table} s JOIN tmp_alert_series t "
-            "ON s.rule_id = t.rule_id AND s.indicator_id = t.indicator_id AND s.country_id = t.country_id "
-            "AND s.place_key = t.place_key)"
-        )
+        _series_delete(cursor, ScoreSeries)
         _series_insert(cursor, payload)
     return len(keys)
 
@@ -701,7 +695,7 @@ def _series_latest(rows: SeriesRows) -> pd.DataFrame:
     return rows.scores.iloc[rows.order[last]]
 
 
-def _scope_q(scope_rows: list, since: date | None = None) -> Q:
+def _scope_q(scope_rows: list) -> Q:
     condition = Q()
     for rule_id, indicator_id, country, place in {tuple(row) for row in scope_rows}:
         part = Q(rule_id=rule_id, indicator_id=indicator_id)
@@ -712,8 +706,6 @@ def _scope_q(scope_rows: list, since: date | None = None) -> Q:
         condition |= part
     if not scope_rows:
         return Q(pk__in=[])
-    if since is not None:
-        condition &= Q(period_start__gte=since)
     return condition
 
 

@@ -115,8 +115,8 @@ class ValueListField(models.Field):
 
 class ScoreSeries(models.Model):
     """The scores of one series (one rule, indicator, state and place), every period in one row of parallel
-    lists. A full recompute writes one row per series instead of one per period (about 17,000 rows where a
-    million monthly prices give 2.4 million scored periods), which is what keeps it within its time budget.
+    lists. A full recompute writes one row per series instead of one per period (8,400 rows where a
+    million monthly prices give 2.4 million scored periods): most of what a first full recompute saves.
     `Score` reads them back a period per row."""
 
     # A derived table rewritten in bulk by the engine: no database-level foreign-key check per row (Django
@@ -271,8 +271,8 @@ class Alert(models.Model):
         RESOLVED = "resolved", _("resolved")
 
     # The engine bulk-writes alerts from rows it has just read in the same transaction: no database-level
-    # foreign-key check per row (a first run raises some 90,000 alerts on a million prices, and the deferred
-    # checks cost seconds at commit; Django still cascades deletes), and no index per key where the unique
+    # foreign-key check per row (a first run raised 88,949 alerts on a million prices in the benchmark, and
+    # the deferred checks cost seconds at commit; Django still cascades deletes), and no index per key where the unique
     # constraint (leading with the rule) or alert_country_status (leading with the country) serves.
     rule = models.ForeignKey(
         AlertRule, on_delete=models.CASCADE, related_name="alerts", db_constraint=False, db_index=False

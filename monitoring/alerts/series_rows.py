@@ -195,8 +195,8 @@ def copy_chunks(
     rows: SeriesRows, inputs: list[str], fingerprints: list[str], computed_at: datetime, series_per_chunk: int = 1000
 ) -> Iterator[bytes]:
     """The binary COPY for `WRITE_COLUMNS`, a chunk of series at a time: PostgreSQL stores one chunk while
-    the next is encoded (a full recompute sends some 200 MB). The scalar fields per series in Python
-    (thousands of rows), the list elements with numpy (millions)."""
+    the next is encoded (a full recompute sends the lists of 2.4 million periods). The scalar fields per
+    series in Python (thousands of rows), the list elements with numpy (millions)."""
     yield BINARY_HEADER
     columns = _list_columns(rows)
     stamp = struct.pack(">iq", 8, (computed_at - POSTGRES_EPOCH) // MICROSECOND)
@@ -210,11 +210,11 @@ def copy_chunks(
         element_last = element_first + int(starts[-1])
         counts = np.diff(starts)
         lists = []
-        for (element_type, values, uniques), (_name, _column, type_name) in zip(columns, LIST_COLUMNS, strict=True):
+        for element_type, values, uniques in columns:
             flat, sizes, nulls = _list_elements(element_type, values[element_first:element_last], uniques)
             ends = np.r_[0, np.cumsum(sizes)][starts]
             has_null = np.logical_or.reduceat(nulls, starts[:-1])
-            lists.append((flat, ends, has_null, ELEMENT_OIDS[type_name]))
+            lists.append((flat, ends, has_null, ELEMENT_OIDS[element_type]))
         parts = []
         for local, position in enumerate(range(chunk_first, chunk_last)):
             rule_id, method, indicator_id, country_id, region_id, market_id, place_key = scalars[position]

