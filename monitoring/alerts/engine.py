@@ -23,12 +23,10 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from psycopg import postgres
-from psycopg.adapt import Dumper
 from psycopg.copy import QueuedLibpqWriter
-from psycopg.pq import Format
 
 from countries.models import Country, Market, Region
+from monitoring.alerts.copy_rows import copy_frame
 from monitoring.alerts.methods.alps import alps_scores
 from monitoring.alerts.methods.anomaly import anomaly_scores
 from monitoring.alerts.methods.bands import band_scores, rise_scores
@@ -447,20 +445,9 @@ INTEGER_COLUMNS = {"rule_id", "indicator_id", "country_id", "region_id", "market
 JSON_COLUMNS = {"inputs", "message_params"}
 
 
-class _JsonTextDumper(Dumper):
-    """JSON text as jsonb in a binary COPY: the format's version byte, then the text (psycopg's own jsonb
-    dumper would encode a Python object, costing a json.dumps per alert)."""
-
-    format = Format.BINARY
-    oid = postgres.types["jsonb"].oid
-
-    def dump(self, obj: str) -> bytes:
-        return b"\x01" + obj.encode()
-
-
-def _column_values(series: pd.Series, is_postgres: bool) -> list:
-    """A column as Python values for the database: None for missing, ints for ids, JSON as text; dates and
-    timestamps as psycopg takes them, or as SQLite stores them."""
+def _column_values(series: pd.Series) -> list:
+    """A column as Python values for executemany (SQLite): None for missing, ints for ids, JSON as text;
+    dates and timestamps as SQLite stores them."""
     if series.name in JSON_COLUMNS:
         return [value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) for value in series]
     if isinstance(series.dtype, pd.DatetimeTZDtype):  # pandas turns a column of one aware stamp into this
@@ -472,12 +459,12 @@ def _column_values(series: pd.Series, is_postgres: bool) -> list:
                 continue
             if value not in stamps:
                 moment = value.to_pydatetime()
-                stamps[value] = moment if is_postgres else connection.ops.adapt_datetimefield_value(moment)
+                stamps[value] = connection.ops.adapt_datetimefield_value(moment)
             values.append(stamps[value])
         return values
     if pd.api.types.is_datetime64_any_dtype(series):
         days = series.to_numpy().astype("datetime64[D]")
-        return list(days.astype(object) if is_postgres else days.astype(str))
+        return list(days.astype(str))
     missing = pd.isna(series).to_numpy()
     if series.name in INTEGER_COLUMNS or pd.api.types.is_integer_dtype(series.dtype):
         if not missing.any():
@@ -492,23 +479,20 @@ def _column_values(series: pd.Series, is_postgres: bool) -> list:
 
 
 def _load_rows(cursor, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
-    """Bulk-load rows (JSON columns as JSON text or dicts): binary COPY on PostgreSQL, executemany
-    elsewhere."""
+    """Bulk-load rows (JSON columns as JSON text or dicts): binary COPY on PostgreSQL (`copy_rows`),
+    executemany elsewhere."""
     if frame.empty:
         return
-    is_postgres = connection.vendor == "postgresql"
-    rows = zip(*(_column_values(frame[column], is_postgres) for column in columns), strict=True)
-    if not is_postgres:
+    if connection.vendor != "postgresql":
+        rows = zip(*(_column_values(frame[column]) for column in columns), strict=True)
         placeholders = ", ".join(["%s"] * len(columns))
         cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows))
         return
     raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-    raw.adapters.register_dumper(None, _JsonTextDumper)  # by type only: this cursor's COPY jsonb columns take text
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
     with raw.copy(statement, writer=QueuedLibpqWriter(raw)) as copy:  # rows encoded while others are stored
-        copy.set_types([COPY_TYPES[column] for column in columns])
-        for row in rows:
-            copy.write_row(row)
+        for chunk in copy_frame(frame, columns, COPY_TYPES):
+            copy.write(chunk)
 
 
 def _series_delete(cursor, model) -> None:
