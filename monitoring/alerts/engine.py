@@ -744,47 +744,42 @@ def _last_normal(scores: pd.DataFrame, first_rows: pd.DataFrame) -> pd.DataFrame
     return keys.assign(last_normal=latest.to_numpy()).reset_index(drop=True)
 
 
-def _json_members(name: str, values: list, *, keep_null: bool = False) -> list[str | None]:
-    """`"name": value` JSON texts of one column (None where the value is missing and not kept). Distinct
-    texts are encoded once: alert columns repeat a handful of names, units and classes."""
+def _json_members(name: str, values: list | np.ndarray, *, keep_null: bool = False) -> list[str | None]:
+    """`"name": value` JSON texts of one column (None where the value is missing and not kept). A float
+    array is written a column at a time (json.dumps writes a finite float as its repr); other values each
+    as json.dumps writes them, distinct ones encoded once (alert columns repeat a handful of names, units
+    and classes)."""
+    missing = f'"{name}": null' if keep_null else None
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        members = np.array([f'"{name}": {number!r}' for number in values.tolist()], dtype=object)
+        members[~np.isfinite(values)] = missing  # JSON has no NaN or infinity
+        return members.tolist()
     encoded: dict = {}
     members = []
     for value in values:
-        if value is None:
-            members.append(f'"{name}": null' if keep_null else None)
-            continue
-        if isinstance(value, float):  # nearly all distinct: json.dumps writes a finite float as its repr
-            finite = math.isfinite(value)
-            members.append(f'"{name}": {float(value)!r}' if finite else (f'"{name}": null' if keep_null else None))
+        if value is None or isinstance(value, float) and not math.isfinite(value):
+            members.append(missing)
             continue
         key = (type(value), value)  # 1 and True are equal keys, not the same JSON
         if (member := encoded.get(key)) is None:
-            member = encoded[key] = f'"{name}": {json.dumps(value, ensure_ascii=False)}'
+            if isinstance(value, float):  # a numpy float too
+                member = encoded[key] = f'"{name}": {float(value)!r}'
+            else:
+                member = encoded[key] = f'"{name}": {json.dumps(value, ensure_ascii=False)}'
         members.append(member)
     return members
 
 
 def _json_objects(columns: list[list[str | None]]) -> list[str]:
-    """JSON object texts, one per row, from member texts column by column (None: member left out). The
-    rows are joined a column at a time (numpy applies `+` to every row at once)."""
-    first, *others = columns
-    texts = np.array(["{" + (member or "") for member in first], dtype=object)
-    started = np.array([member is not None for member in first], dtype=bool)
-    for members in others:
-        column = np.array(members, dtype=object)
-        present = pd.notna(column)
-        texts[present & started] += ", "
-        texts[present] += column[present]
-        started |= present
-    return (texts + "}").tolist()
+    """JSON object texts, one per row, from member texts column by column (None: member left out)."""
+    return ["{" + ", ".join(filter(None, members)) + "}" for members in zip(*columns, strict=True)]
 
 
-def _rounded(values: pd.Series, digits: int | None) -> list[float | None]:
-    """Numbers rounded as Python rounds them (None: as they are); missing ones None."""
-    numbers = values.astype(float).tolist()
-    if digits is None:
-        return [None if np.isnan(value) else value for value in numbers]
-    return [None if np.isnan(value) else round(value, digits) for value in numbers]
+def _rounded(values: pd.Series, digits: int | None) -> np.ndarray:
+    """Numbers rounded half to even at `digits` decimals, as numpy rounds (None: as they are); missing
+    ones NaN."""
+    numbers = values.astype(float).to_numpy()
+    return numbers if digits is None else np.round(numbers, digits)
 
 
 def _message_params(rows: pd.DataFrame, names: dict, indicators: dict[int, Indicator]) -> list[str]:
