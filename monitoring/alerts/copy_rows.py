@@ -1,4 +1,5 @@
-"""The rows of a DataFrame as PostgreSQL's binary COPY, built a column at a time.
+"""Bulk-loading a DataFrame's rows: PostgreSQL's binary COPY, built a column at a time; executemany on
+other databases (SQLite).
 
 Most columns the engine bulk-loads hold a few distinct values among tens of thousands of rows (rules,
 indicators, places, periods, statuses, one time stamp): each distinct value is encoded once and the rows
@@ -16,6 +17,8 @@ from itertools import chain, repeat
 
 import numpy as np
 import pandas as pd
+from django.db import connection
+from psycopg.copy import QueuedLibpqWriter
 
 from monitoring.alerts.series_rows import (
     BINARY_HEADER,
@@ -86,3 +89,53 @@ def copy_frame(frame: pd.DataFrame, columns: list[str], types: dict[str, str]) -
         chunk = [column[first : first + ROWS_PER_CHUNK] for column in fields]
         yield b"".join(chain.from_iterable(zip(repeat(field_count, len(chunk[0])), *chunk, strict=True)))
     yield BINARY_TRAILER
+
+
+def load_rows(cursor, table: str, frame: pd.DataFrame, columns: list[str], types: dict[str, str]) -> None:
+    """Bulk-load `frame[columns]` into `table` (`types`: each column's PostgreSQL type): binary COPY on
+    PostgreSQL, executemany elsewhere. JSON columns take JSON text or Python values."""
+    if frame.empty:
+        return
+    if connection.vendor != "postgresql":
+        rows = zip(*(_python_values(frame[column], types[column]) for column in columns), strict=True)
+        placeholders = ", ".join(["%s"] * len(columns))
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows))
+        return
+    raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    with raw.copy(statement, writer=QueuedLibpqWriter(raw)) as copy:  # rows encoded while others are stored
+        for chunk in copy_frame(frame, columns, types):
+            copy.write(chunk)
+
+
+def _python_values(values: pd.Series, pg_type: str) -> list:
+    """A column as Python values for executemany (SQLite): None for missing, ints for integer columns
+    (pandas holds ids as float when one row has none: a national score has no market), JSON as text;
+    dates and time stamps as SQLite stores them."""
+    if pg_type == "jsonb":
+        return [value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) for value in values]
+    if pg_type == "timestamptz":
+        stamps = {}  # a run writes one stamp: convert it once
+        result = []
+        for value in values:
+            if value is None or pd.isna(value):
+                result.append(None)
+                continue
+            if value not in stamps:
+                stamps[value] = connection.ops.adapt_datetimefield_value(pd.Timestamp(value).to_pydatetime())
+            result.append(stamps[value])
+        return result
+    if pg_type == "date":
+        days = pd.to_datetime(values).to_numpy().astype("datetime64[D]")
+        return [None if pd.isna(day) else str(day) for day in days]
+    missing = pd.isna(values).to_numpy()
+    if pg_type in ("int8", "int2"):
+        if not missing.any():
+            return values.to_numpy(dtype=np.int64).tolist()
+        numbers = values.to_numpy(dtype=float, na_value=np.nan).tolist()
+        return [None if absent else int(number) for number, absent in zip(numbers, missing.tolist(), strict=True)]
+    result = values.to_numpy(dtype=object)
+    if missing.any():
+        result = result.copy()
+        result[missing] = None
+    return result.tolist()

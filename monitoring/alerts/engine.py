@@ -23,10 +23,9 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from psycopg.copy import QueuedLibpqWriter
 
 from countries.models import Country, Market, Region
-from monitoring.alerts.copy_rows import copy_frame
+from monitoring.alerts.copy_rows import load_rows
 from monitoring.alerts.methods.alps import alps_scores
 from monitoring.alerts.methods.anomaly import anomaly_scores
 from monitoring.alerts.methods.bands import band_scores, rise_scores
@@ -38,6 +37,7 @@ from monitoring.alerts.series_rows import WRITE_COLUMNS as SERIES_WRITE_COLUMNS
 from monitoring.alerts.series_rows import SeriesRows, series_rows
 from monitoring.alerts.series_rows import copy_chunks as series_copy_chunks
 from monitoring.alerts.series_rows import python_rows as series_python_rows
+from monitoring.alerts.writes import QueuedWrites
 from monitoring.formulas import formula_codes
 from monitoring.models import Indicator, Observation
 
@@ -338,27 +338,35 @@ def compute(
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
         mark = time.perf_counter()
-        written = _write_series(scores, scope_rows, timings, summary)
-        summary.scores_changed, summary.scores_deleted = len(written.scores), len(written.removed)
-        affected = [*written.changed, *written.removed]
-        timings["write_scores"] = round(time.perf_counter() - mark, 3)
-        mark = time.perf_counter()
-        # Alerts depend on their series' scores only: a series whose scores did not change keeps its alerts.
-        notify_ids = _converge_alerts(written, since, summary) if affected else []
-        timings["alerts"] = round(time.perf_counter() - mark, 3)
-        mark = time.perf_counter()
-        ifpa_rules = {rule.pk for rule in rules if rule.method == Method.IFPA}
-        regional_ids = regional.regional_compute(
-            indicator_ids={indicator for rule, indicator, _, _ in affected if rule in ifpa_rules},
-            cereal=changed_indicator_ids is None
-            or bool(changed_indicator_ids & {codes.get(code) for code in regional.CEREAL_CODES}),
-            since=max(filter(None, [since, regional_since]), default=None),
-            summary=summary,
-            # A full run holds its series' scores: the share rule reads them from memory.
-            scores=scores if series is None and country_id is None and len(scores) else None,
-            scored_pairs={(target.rule.pk, target.indicator.pk) for target in targets},
-        )
-        timings["regional"] = round(time.perf_counter() - mark, 3)
+        with QueuedWrites(COPY_TYPES) as writes:
+            written = _series_changes(scores, scope_rows, timings, summary)
+            summary.scores_changed, summary.scores_deleted = len(written.scores), len(written.removed)
+            affected = [*written.changed, *written.removed]
+            # The alert step reads before the series' writes are queued: they are stored while it works.
+            reads = _alert_reads(written, since) if affected else None
+            _series_write(written, writes, timings)
+            timings["write_scores"] = round(time.perf_counter() - mark, 3)
+            mark = time.perf_counter()
+            # Alerts depend on their series' scores only: a series whose scores did not change keeps its alerts.
+            notify_ids, raised_at = _converge_alerts(written, reads, since, summary, writes) if affected else ([], None)
+            timings["alerts"] = round(time.perf_counter() - mark, 3)
+            mark = time.perf_counter()
+            ifpa_rules = {rule.pk for rule in rules if rule.method == Method.IFPA}
+            regional_ids = regional.regional_compute(
+                indicator_ids={indicator for rule, indicator, _, _ in affected if rule in ifpa_rules},
+                cereal=changed_indicator_ids is None
+                or bool(changed_indicator_ids & {codes.get(code) for code in regional.CEREAL_CODES}),
+                since=max(filter(None, [since, regional_since]), default=None),
+                summary=summary,
+                # A full run holds its series' scores: the share rule reads them from memory.
+                scores=scores if series is None and country_id is None and len(scores) else None,
+                scored_pairs={(target.rule.pk, target.indicator.pk) for target in targets},
+            )
+            timings["regional"] = round(time.perf_counter() - mark, 3)
+            if raised_at is not None:
+                notify_ids = sorted({*notify_ids, *_raised_to_notify(raised_at)})
+        # Of the phases above, the time spent waiting for PostgreSQL to store what they queued.
+        timings["waited_for_writes"] = round(writes.waited, 3)
         if notify and (notify_ids or regional_ids):
             transaction.on_commit(lambda: notifications.send_digests(alert_ids=notify_ids, regional_ids=regional_ids))
             summary.notifications = len(notify_ids) + len(regional_ids)
@@ -442,60 +450,6 @@ COPY_TYPES = {
     "period_start": "date", "score": "float8", "level": "int2", "inputs": "jsonb", "message_params": "jsonb",
     "computed_at": "timestamptz", "raised_at": "timestamptz", "updated_at": "timestamptz", "resolved_at": "timestamptz",
 }  # fmt: skip
-# Integer columns: pandas holds them as float when one row has none (a national score has no market), and
-# neither PostgreSQL's binary COPY nor SQLite may receive 3.0 for an id.
-INTEGER_COLUMNS = {"rule_id", "indicator_id", "country_id", "region_id", "market_id", "level"}
-JSON_COLUMNS = {"inputs", "message_params"}
-
-
-def _column_values(series: pd.Series) -> list:
-    """A column as Python values for executemany (SQLite): None for missing, ints for ids, JSON as text;
-    dates and timestamps as SQLite stores them."""
-    if series.name in JSON_COLUMNS:
-        return [value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) for value in series]
-    if isinstance(series.dtype, pd.DatetimeTZDtype):  # pandas turns a column of one aware stamp into this
-        stamps = {}  # a run writes one stamp: convert it once
-        values = []
-        for value in series:
-            if pd.isna(value):
-                values.append(None)
-                continue
-            if value not in stamps:
-                moment = value.to_pydatetime()
-                stamps[value] = connection.ops.adapt_datetimefield_value(moment)
-            values.append(stamps[value])
-        return values
-    if pd.api.types.is_datetime64_any_dtype(series):
-        days = series.to_numpy().astype("datetime64[D]")
-        return list(days.astype(str))
-    missing = pd.isna(series).to_numpy()
-    if series.name in INTEGER_COLUMNS or pd.api.types.is_integer_dtype(series.dtype):
-        if not missing.any():
-            return series.to_numpy(dtype=np.int64).tolist()
-        numbers = series.to_numpy(dtype=float, na_value=np.nan).tolist()
-        return [None if absent else int(number) for number, absent in zip(numbers, missing.tolist(), strict=True)]
-    values = series.to_numpy(dtype=object)
-    if missing.any():
-        values = values.copy()
-        values[missing] = None
-    return values.tolist()
-
-
-def _load_rows(cursor, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
-    """Bulk-load rows (JSON columns as JSON text or dicts): binary COPY on PostgreSQL (`copy_rows`),
-    executemany elsewhere."""
-    if frame.empty:
-        return
-    if connection.vendor != "postgresql":
-        rows = zip(*(_column_values(frame[column]) for column in columns), strict=True)
-        placeholders = ", ".join(["%s"] * len(columns))
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows))
-        return
-    raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-    with raw.copy(statement, writer=QueuedLibpqWriter(raw)) as copy:  # rows encoded while others are stored
-        for chunk in copy_frame(frame, columns, COPY_TYPES):
-            copy.write(chunk)
 
 
 def _series_delete(cursor, model) -> None:
@@ -514,28 +468,30 @@ def _series_table(cursor, keys: list[tuple]) -> None:
         "CREATE TEMPORARY TABLE tmp_alert_series (rule_id bigint, indicator_id bigint, country_id bigint, "
         "place_key varchar(80))"
     )
-    _load_rows(cursor, "tmp_alert_series", pd.DataFrame(keys, columns=SERIES), SERIES)
+    load_rows(cursor, "tmp_alert_series", pd.DataFrame(keys, columns=SERIES), SERIES, COPY_TYPES)
 
 
 @dataclass
 class WrittenSeries:
-    """What `_write_series` changed: the keys of the changed and the removed series (both loaded in the
-    temporary table `tmp_alert_series`), and the changed series' score rows with `series_code` numbering
-    the series (the alert step groups by it; the rows are in the run's own order on a first run, where the
-    frame is the run's frame itself, and by series otherwise)."""
+    """What a run changes: the keys of the changed and the removed series (both loaded in the temporary
+    table `tmp_alert_series` by `_series_changes`), and the changed series' score rows with `series_code`
+    numbering the series (the alert step groups by it; the rows are in the run's own order on a first run,
+    where the frame is the run's frame itself, and by series otherwise). `rows` and `fingerprints`: the
+    changed series as `_series_write` stores them."""
 
     changed: list[tuple] = field(default_factory=list)
     removed: list[tuple] = field(default_factory=list)
     scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     first_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rows: SeriesRows | None = None
+    fingerprints: list[str] = field(default_factory=list)
 
 
-def _write_series(scores: pd.DataFrame, scope_rows: list, timings: dict, summary: ComputeSummary) -> WrittenSeries:
-    """Converge the scored series and series states of the run's scope on the new scores.
-
-    A series whose fingerprint is unchanged is not touched (the nightly recompute writes almost nothing);
-    a changed series has its row replaced, whole (the methods always read its whole history); a series that
-    vanished (its values were withdrawn, the rule no longer applies) loses its row and state."""
+def _series_changes(scores: pd.DataFrame, scope_rows: list, timings: dict, summary: ComputeSummary) -> WrittenSeries:
+    """Which scored series and series states of the run's scope change: a series whose fingerprint is
+    unchanged is not touched (the nightly recompute writes almost nothing); a changed series has its row
+    replaced, whole (the methods always read its whole history); a series that vanished (its values were
+    withdrawn, the rule no longer applies) loses its row and state. Lists them in `tmp_alert_series`."""
     mark = time.perf_counter()
     existing = {
         (rule_id, indicator_id, country_id, place_key): fingerprint
@@ -555,33 +511,39 @@ def _write_series(scores: pd.DataFrame, scope_rows: list, timings: dict, summary
     timings["scores_compare"] = round(time.perf_counter() - mark, 3)
     if not changed and not removed:
         return WrittenSeries()
-
-    mark = time.perf_counter()
+    with connection.cursor() as cursor:
+        _series_table(cursor, [*changed, *removed])
+    if not changed:
+        return WrittenSeries(removed=removed)
     if len(changed) < len(keys):
         rows = rows.subset(keep)
         fingerprints = [fingerprint for fingerprint, changes in zip(fingerprints, keep, strict=True) if changes]
-    now = timezone.now()
-    payload = _series_payload(rows, fingerprints, now) if changed else None
-    timings["scores_prepare"] = round(time.perf_counter() - mark, 3)
+    return WrittenSeries(
+        changed=changed,
+        removed=removed,
+        scores=rows.frame(),
+        first_rows=rows.first_rows,
+        rows=rows,
+        fingerprints=fingerprints,
+    )
 
+
+def _series_write(written: WrittenSeries, writes: QueuedWrites, timings: dict) -> None:
+    """Queue the writes that converge the series rows and states on `written`: the changed and removed
+    series' rows deleted, the changed ones stored, the states updated."""
+    if not written.changed and not written.removed:
+        return
     mark = time.perf_counter()
-    with connection.cursor() as cursor:
-        _series_table(cursor, [*changed, *removed])
-        _series_delete(cursor, ScoreSeries)
-        timings["scores_delete"] = round(time.perf_counter() - mark, 3)
-        mark = time.perf_counter()
-        _series_insert(cursor, payload)
+    writes.submit(lambda cursor: _series_delete(cursor, ScoreSeries))
+    if written.removed:
+        writes.submit(lambda cursor: _series_delete(cursor, SeriesState))
+    if written.changed:
+        now = timezone.now()
+        _series_insert(writes, _series_payload(written.rows, written.fingerprints, now))
         timings["scores_copy"] = round(time.perf_counter() - mark, 3)
-        if removed:
-            _series_delete(cursor, SeriesState)
-
         mark = time.perf_counter()
-        if changed:
-            _write_states(cursor, _series_latest(rows), now)
+        _write_states(writes, _series_latest(written.rows), now)
         timings["write_states"] = round(time.perf_counter() - mark, 3)
-    if not changed:
-        return WrittenSeries(removed=removed)
-    return WrittenSeries(changed=changed, removed=removed, scores=rows.frame(), first_rows=rows.first_rows)
 
 
 def _series_payload(rows: SeriesRows, fingerprints: list[str], now) -> Iterator[bytes] | list[tuple]:
@@ -594,22 +556,15 @@ def _series_payload(rows: SeriesRows, fingerprints: list[str], now) -> Iterator[
     return series_python_rows(rows, inputs, fingerprints, connection.ops.adapt_datetimefield_value(now))
 
 
-def _series_insert(cursor, payload: Iterator[bytes] | list[tuple] | None) -> None:
+def _series_insert(writes: QueuedWrites, payload: Iterator[bytes] | list[tuple]) -> None:
     table = ScoreSeries._meta.db_table
     columns = ", ".join(SERIES_WRITE_COLUMNS)
-    if payload is None or isinstance(payload, list) and not payload:
-        return
-    if not isinstance(payload, list):
-        raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-        # psycopg's queued writer sends from a thread of its own, so that PostgreSQL stores one chunk while
-        # this thread encodes the next.
-        writer = QueuedLibpqWriter(raw)
-        with raw.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)", writer=writer) as copy:
-            for chunk in payload:
-                copy.write(chunk)
-    else:
+    if isinstance(payload, list):
         placeholders = ", ".join(["%s"] * len(SERIES_WRITE_COLUMNS))
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", payload)
+        statement = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"
+        writes.submit(lambda cursor: cursor.executemany(statement, payload))
+    else:
+        writes.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)", payload)
 
 
 def scores_store(scores: pd.DataFrame) -> int:
@@ -625,10 +580,11 @@ def scores_store(scores: pd.DataFrame) -> int:
     rows = series_rows(scores)
     keys = _series_keys(rows)
     payload = _series_payload(rows, _fingerprints(rows), timezone.now())
-    with transaction.atomic(), connection.cursor() as cursor:
-        _series_table(cursor, keys)
-        _series_delete(cursor, ScoreSeries)
-        _series_insert(cursor, payload)
+    with transaction.atomic(), QueuedWrites(COPY_TYPES) as writes:
+        with connection.cursor() as cursor:
+            _series_table(cursor, keys)
+        writes.submit(lambda cursor: _series_delete(cursor, ScoreSeries))
+        _series_insert(writes, payload)
     return len(keys)
 
 
@@ -637,8 +593,8 @@ STATE_COLUMNS = [
 ]  # fmt: skip
 
 
-def _write_states(cursor, latest: pd.DataFrame, now) -> None:
-    """Upsert the series states (each series' latest period) through a temporary table."""
+def _write_states(writes: QueuedWrites, latest: pd.DataFrame, now) -> None:
+    """Queue the upsert of the series states (each series' latest period) through a temporary table."""
     if latest.empty:
         return
     frame = pd.DataFrame(
@@ -655,21 +611,28 @@ def _write_states(cursor, latest: pd.DataFrame, now) -> None:
             "computed_at": pd.Timestamp(now),
         }
     )
-    cursor.execute("DROP TABLE IF EXISTS tmp_series_state")
-    cursor.execute(
-        "CREATE TEMPORARY TABLE tmp_series_state (rule_id bigint, indicator_id bigint, country_id bigint, "
-        "place_key varchar(80), pillar varchar(20), period varchar(7), period_start date, level smallint, "
-        "insufficient_reason varchar(200), computed_at timestamp with time zone)"
-    )
-    _load_rows(cursor, "tmp_series_state", frame, STATE_COLUMNS)
-    columns = ", ".join(STATE_COLUMNS)
-    updates = ", ".join(f"{column} = excluded.{column}" for column in STATE_COLUMNS[len(SERIES) :])
-    # WHERE true: SQLite's parser needs it before ON CONFLICT in an INSERT ... SELECT.
-    cursor.execute(
-        f"INSERT INTO {SeriesState._meta.db_table} ({columns}) SELECT {columns} FROM tmp_series_state WHERE true "
-        f"ON CONFLICT (rule_id, indicator_id, country_id, place_key) DO UPDATE SET {updates}"
-    )
-    cursor.execute("DROP TABLE tmp_series_state")
+
+    def create(cursor) -> None:
+        cursor.execute("DROP TABLE IF EXISTS tmp_series_state")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE tmp_series_state (rule_id bigint, indicator_id bigint, country_id bigint, "
+            "place_key varchar(80), pillar varchar(20), period varchar(7), period_start date, level smallint, "
+            "insufficient_reason varchar(200), computed_at timestamp with time zone)"
+        )
+
+    def upsert(cursor) -> None:
+        columns = ", ".join(STATE_COLUMNS)
+        updates = ", ".join(f"{column} = excluded.{column}" for column in STATE_COLUMNS[len(SERIES) :])
+        # WHERE true: SQLite's parser needs it before ON CONFLICT in an INSERT ... SELECT.
+        cursor.execute(
+            f"INSERT INTO {SeriesState._meta.db_table} ({columns}) SELECT {columns} FROM tmp_series_state "
+            f"WHERE true ON CONFLICT (rule_id, indicator_id, country_id, place_key) DO UPDATE SET {updates}"
+        )
+        cursor.execute("DROP TABLE tmp_series_state")
+
+    writes.submit(create)
+    writes.load("tmp_series_state", frame, STATE_COLUMNS)
+    writes.submit(upsert)
 
 
 def _series_latest(rows: SeriesRows) -> pd.DataFrame:
@@ -835,11 +798,17 @@ def _inputs(rows: pd.DataFrame) -> list[str]:
     return _json_objects(columns)
 
 
-def _converge_alerts(written: WrittenSeries, since: date | None, summary: ComputeSummary) -> list[int]:
-    """Bring the alerts of the affected series (changed or removed, listed in `tmp_alert_series`) in line
-    with their scores. Returns the ids of alerts to notify about: raised or escalated to warning or above
-    in this run and still open."""
-    now = timezone.now()
+@dataclass
+class AlertReads:
+    """What the alert step reads before the run's writes are queued (a read would wait for them): the
+    existing alerts of the affected series, the indicators and the names of the places."""
+
+    existing: pd.DataFrame
+    indicators: dict[int, Indicator]
+    names: dict[tuple[int, str], tuple[str, str]]
+
+
+def _alert_reads(written: WrittenSeries, since: date | None) -> AlertReads:
     columns = ["id", *SERIES, "period", "period_start", "old_level", "status", "old_score", "old_class"]
     table = Alert._meta.db_table
     with connection.cursor() as cursor:
@@ -851,6 +820,22 @@ def _converge_alerts(written: WrittenSeries, since: date | None, summary: Comput
             [since] if since is not None else [],
         )
         existing = pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+    return AlertReads(
+        existing=existing,
+        indicators={indicator.pk: indicator for indicator in Indicator.objects.all()},
+        names=_place_names(written.scores) if len(written.scores) else {},
+    )
+
+
+def _converge_alerts(
+    written: WrittenSeries, reads: AlertReads, since: date | None, summary: ComputeSummary, writes: QueuedWrites
+) -> tuple[list[int], object]:
+    """Bring the alerts of the affected series (changed or removed, listed in `tmp_alert_series`) in line
+    with their scores. Returns the ids of alerts escalated to warning or above in this run and still open
+    (to notify), and the time stamp of the alerts it raised (None: none), whose ids `_raised_to_notify`
+    reads once they are stored."""
+    now = timezone.now()
+    existing = reads.existing
     scores = written.scores
     existing["period_start"] = pd.to_datetime(existing["period_start"])
     candidates = _candidates(scores, existing, since) if len(scores) else scores
@@ -873,10 +858,10 @@ def _converge_alerts(written: WrittenSeries, since: date | None, summary: Comput
             pd.to_datetime(start) < pd.to_datetime(merged["last_normal"])
         )
 
-    indicators = {i.pk: i for i in Indicator.objects.all()}
-    names = _place_names(scores) if len(scores) else {}
+    indicators, names = reads.indicators, reads.names
     events: list[AlertEvent] = []
     notify: list[int] = []
+    raised_at = None
 
     # New alerts: raised now (and resolved at once when a later period is already normal). Bulk-loaded
     # (COPY on PostgreSQL) with their events written by one INSERT ... SELECT keyed on this run's stamp.
@@ -884,7 +869,7 @@ def _converge_alerts(written: WrittenSeries, since: date | None, summary: Comput
     if len(new):
         summary.alerts_raised += len(new)
         summary.alerts_resolved += int(new["cleared"].astype(bool).sum())
-        notify.extend(_insert_new_alerts(new, names, indicators, now))
+        raised_at = _insert_new_alerts(new, names, indicators, now, writes)
 
     # Existing alerts still raised: update when something changed; escalation and de-escalation recorded.
     both = merged[merged["_merge"] == "both"] if len(merged) else merged
@@ -944,7 +929,7 @@ def _converge_alerts(written: WrittenSeries, since: date | None, summary: Comput
                             kind=AlertEvent.Kind.RESOLVED,
                             from_level=alert.level,
                             to_level=alert.level,
-                            note="condition cleared on recompute",
+                            note=RESOLVED_NOTE,
                         )
                     )
                     summary.alerts_resolved += 1
@@ -974,12 +959,12 @@ def _converge_alerts(written: WrittenSeries, since: date | None, summary: Comput
                     kind=AlertEvent.Kind.RESOLVED,
                     from_level=levels[pk],
                     to_level=0,
-                    note="condition cleared on recompute",
+                    note=RESOLVED_NOTE,
                 )
             )
         summary.alerts_resolved += len(ids)
     AlertEvent.objects.bulk_create(events, batch_size=2000)
-    return sorted(set(notify))
+    return sorted(set(notify)), raised_at
 
 
 ALERT_INSERT_COLUMNS = [
@@ -988,11 +973,12 @@ ALERT_INSERT_COLUMNS = [
     "updated_at", "acknowledgement_note", "resolved_at", "resolution_note",
 ]  # fmt: skip
 CLEARED_NOTE = "cleared: a later period is normal"
+RESOLVED_NOTE = "condition cleared on recompute"  # the event's note
 
 
-def _insert_new_alerts(new: pd.DataFrame, names: dict, indicators: dict, now) -> list[int]:
-    """Insert new alerts and their 'raised' (and, when already cleared, 'resolved') events; returns the
-    ids of the new open alerts at warning or above (to notify)."""
+def _insert_new_alerts(new: pd.DataFrame, names: dict, indicators: dict, now, writes: QueuedWrites):
+    """Queue the new alerts and their 'raised' (and, when already cleared, 'resolved') events; returns the
+    time stamp they carry (as the database stores it)."""
     stamp = connection.ops.adapt_datetimefield_value(now)  # the same value in the rows and the queries
     cleared = new["cleared"].astype(bool).to_numpy()
     rows = pd.DataFrame(
@@ -1022,21 +1008,30 @@ def _insert_new_alerts(new: pd.DataFrame, names: dict, indicators: dict, now) ->
     )
     alerts = Alert._meta.db_table
     events = AlertEvent._meta.db_table
-    with connection.cursor() as cursor:
-        _load_rows(cursor, alerts, rows, ALERT_INSERT_COLUMNS)
+
+    def raised_events(cursor) -> None:
         cursor.execute(
             f"INSERT INTO {events} (alert_id, kind, from_level, to_level, note, created_at) "
             f"SELECT id, %s, NULL, level, '', %s FROM {alerts} WHERE raised_at = %s",
-            [AlertEvent.Kind.RAISED, stamp, stamp],
+            [AlertEvent.Kind.RAISED.value, stamp, stamp],
         )
         cursor.execute(
             f"INSERT INTO {events} (alert_id, kind, from_level, to_level, note, created_at) "
             f"SELECT id, %s, level, level, %s, %s FROM {alerts} WHERE raised_at = %s AND status = %s",
-            [AlertEvent.Kind.RESOLVED, "condition cleared on recompute", stamp, stamp, Alert.Status.RESOLVED],
+            [AlertEvent.Kind.RESOLVED.value, RESOLVED_NOTE, stamp, stamp, Alert.Status.RESOLVED.value],
         )
+
+    writes.load(alerts, rows, ALERT_INSERT_COLUMNS)
+    writes.submit(raised_events)
+    return stamp
+
+
+def _raised_to_notify(raised_at) -> list[int]:
+    """The ids of the alerts raised at `raised_at` (one run's stamp) that are open at warning or above."""
+    with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id FROM {alerts} WHERE raised_at = %s AND status = %s AND level >= %s",
-            [stamp, Alert.Status.OPEN, Level.WARNING],
+            f"SELECT id FROM {Alert._meta.db_table} WHERE raised_at = %s AND status = %s AND level >= %s",
+            [raised_at, Alert.Status.OPEN, Level.WARNING],
         )
         return [row[0] for row in cursor.fetchall()]
 

@@ -252,6 +252,9 @@ def regional_compute(
     `scores`: on a full run, the score rows of every series of the `scored_pairs` (rule, indicator) the run
     computed; the share rule reads those from memory and any other stored series (a rule switched off keeps
     its scores) from the database, so that it counts what an incremental run counts."""
+    # The figures from memory first: the engine's writes are still being stored meanwhile, and any query
+    # waits for them (`writes.QueuedWrites`).
+    in_memory = country_ifpa_levels_of(scores, indicator_ids, since) if indicator_ids and scores is not None else None
     countries = {country.pk: country for country in Country.objects.all()}
     indicators = {indicator.pk: indicator for indicator in Indicator.objects.all()}
     wanted: list[dict] = []  # regional alerts that should exist, open or cleared
@@ -259,14 +262,11 @@ def regional_compute(
     scope: list[tuple[str, int]] = []
 
     if indicator_ids:
-        if scores is None:
+        if in_memory is None:
             levels = _country_ifpa_levels(indicator_ids, since)
         else:
             levels = _country_levels_merged(
-                [
-                    country_ifpa_levels_of(scores, indicator_ids, since),
-                    _country_ifpa_levels(indicator_ids, since, excluded=scored_pairs),
-                ]
+                [in_memory, _country_ifpa_levels(indicator_ids, since, excluded=scored_pairs)]
             )
         shares = price_share(levels)
         for indicator_id in indicator_ids:

@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 
 from monitoring.alerts import copy_rows
-from monitoring.alerts.engine import _load_rows
+from monitoring.alerts.copy_rows import load_rows
+from monitoring.alerts.engine import COPY_TYPES
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +46,7 @@ def test_every_column_type_reads_back_as_written(monkeypatch):
             f"place_key varchar(80), inputs {vendor_json}, period_start date, raised_at {vendor_stamp}, "
             f"resolved_at {vendor_stamp})"
         )
-        _load_rows(cursor, "tmp_loaded", rows, columns)
+        load_rows(cursor, "tmp_loaded", rows, columns, COPY_TYPES)
         cursor.execute(f"SELECT {', '.join(columns)} FROM tmp_loaded")
         loaded = cursor.fetchall()
         cursor.execute("DROP TABLE tmp_loaded")
