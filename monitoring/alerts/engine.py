@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from countries.models import Country, Market, Region
-from monitoring.alerts.copy_rows import load_rows
 from monitoring.alerts.methods.alps import alps_scores
 from monitoring.alerts.methods.anomaly import anomaly_scores
 from monitoring.alerts.methods.bands import band_scores, rise_scores
@@ -280,56 +279,18 @@ def compute(
     by_indicator = {int(pk): frame for pk, frame in observations.groupby("indicator_id", sort=False)}
     timings["load"] = round(time.perf_counter() - mark, 3)
 
-    mark = time.perf_counter()
-    frames = []
-    scope_rows = []
-    for target in targets:
-        rule_countries = {country.pk for country in target.rule.countries.all()} or None
-        frame, basis = _input_series(target, by_indicator, codes)
-        frame = _scope_filter(target, frame, rule_countries)
-        if series is not None and not (len(series) > MAX_KEYS_IN_QUERY):
-            wanted = {(country, place) for country, _, place in series}
-            if not any(place is None for _, place in wanted):
-                # A national input (deflator, component) read for a place changes that place's series only,
-                # and a national change changes the national series.
-                mask = pd.Series(
-                    list(zip(frame["country_id"], frame["place_key"], strict=True)), index=frame.index
-                ).isin(wanted)
-                frame = frame[mask]
-        scored = _run_method(target, frame, as_of)
-        # The scope whose old scores are replaced: this rule and indicator, in the places read.
-        place_scope = _scope_places(series, country_id, rule_countries)
-        for country, place in place_scope:
-            scope_rows.append((target.rule.pk, target.indicator.pk, country, place))
-        if scored.empty:
-            continue
-        scored = scored.assign(
-            rule_id=target.rule.pk,
-            method=target.rule.method,
-            indicator_id=target.indicator.pk,
-            pillar=target.indicator.pillar,
-            frequency=target.indicator.frequency,
-            basis=basis,
-            lookback=int(
-                (target.rule.parameters or {}).get("alert_lookback_months")
-                or DEFAULT_LOOKBACK_MONTHS.get(target.indicator.frequency, 24)
-            ),
-        )
-        frames.append(scored)
-    scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*SERIES, "period"])
-    # Texts as plain object columns (free: pandas' "str" columns hold Python strings already): pandas
-    # factorizes and compares them about twice as fast, and the writers factorize several of them.
-    scores = scores.astype({name: object for name, dtype in scores.dtypes.items() if isinstance(dtype, pd.StringDtype)})
-    timings["methods"] = round(time.perf_counter() - mark, 3)
-    mark = time.perf_counter()
-    if not scores.empty:
-        scores["period_start"] = pd.to_datetime(scores["period_start"])
-        scores = _attach_places(scores, observations)
-    summary.scores = len(scores)
-    timings["places"] = round(time.perf_counter() - mark, 3)
+    # The scope whose old scores are replaced: each rule and indicator, in the places read.
+    scope_rows = [
+        (target.rule.pk, target.indicator.pk, country, place)
+        for target in targets
+        for country, place in _scope_places(series, country_id, _rule_countries(target))
+    ]
+    places = observations[["country_id", "place_key", "region_id", "market_id"]].drop_duplicates(KEYS)
+    for phase in ("methods", "scores_compare", "scores_copy", "alerts"):
+        timings[phase] = 0.0
 
     outermost = not connection.in_atomic_block
-    with transaction.atomic():
+    with transaction.atomic(), QueuedWrites(COPY_TYPES) as writes:
         if connection.vendor == "postgresql" and outermost:
             # Scores, states and alerts are derived, and every run converges on them again: the run need not
             # wait for its log to reach the disk. A crash in that instant loses this run only (the next one
@@ -337,45 +298,105 @@ def compute(
             # does a caller's own transaction around a run.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
+        # Each rule's series and alerts are queued for storing as soon as they are scored: PostgreSQL stores
+        # them while the next rule's method runs.
+        store = _SeriesStore(scope_rows, places, writes, timings)
+        stored_alerts = _StoredAlerts(scope_rows, since)
+        now = timezone.now()
+        notify_ids: list[int] = []
+        frames = []
+        for target in targets:
+            mark = time.perf_counter()
+            scored = _target_scores(target, by_indicator, codes, series, as_of)
+            timings["methods"] += time.perf_counter() - mark
+            if scored.empty:
+                continue
+            written = store.add(scored)
+            frames.append(scored)
+            if written.changed:
+                mark = time.perf_counter()
+                # Alerts depend on their series' scores only: a series whose scores did not change keeps its alerts.
+                notify_ids += _converge_alerts(written, stored_alerts, since, summary, writes, now)
+                timings["alerts"] += time.perf_counter() - mark
         mark = time.perf_counter()
-        with QueuedWrites(COPY_TYPES) as writes:
-            written = _series_changes(scores, scope_rows, timings, summary)
-            summary.scores_changed, summary.scores_deleted = len(written.scores), len(written.removed)
-            affected = [*written.changed, *written.removed]
-            # The alert step reads before the series' writes are queued: they are stored while it works.
-            reads = _alert_reads(written, since) if affected else None
-            _series_write(written, writes, timings)
-            timings["write_scores"] = round(time.perf_counter() - mark, 3)
-            mark = time.perf_counter()
-            # Alerts depend on their series' scores only: a series whose scores did not change keeps its alerts.
-            notify_ids, raised_at = _converge_alerts(written, reads, since, summary, writes) if affected else ([], None)
-            timings["alerts"] = round(time.perf_counter() - mark, 3)
-            mark = time.perf_counter()
-            ifpa_rules = {rule.pk for rule in rules if rule.method == Method.IFPA}
-            regional_ids = regional.regional_compute(
-                indicator_ids={indicator for rule, indicator, _, _ in affected if rule in ifpa_rules},
-                cereal=changed_indicator_ids is None
-                or bool(changed_indicator_ids & {codes.get(code) for code in regional.CEREAL_CODES}),
-                since=max(filter(None, [since, regional_since]), default=None),
-                summary=summary,
-                # A full run holds its series' scores: the share rule reads them from memory.
-                scores=scores if series is None and country_id is None and len(scores) else None,
-                scored_pairs={(target.rule.pk, target.indicator.pk) for target in targets},
-            )
-            timings["regional"] = round(time.perf_counter() - mark, 3)
-            if raised_at is not None:
-                notify_ids = sorted({*notify_ids, *_raised_to_notify(raised_at)})
-        # Of the phases above, the time spent waiting for PostgreSQL to store what they queued.
-        timings["waited_for_writes"] = round(writes.waited, 3)
+        scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*SERIES, "period"])
+        summary.scores = len(scores)
+        removed = store.finish(summary)
+        if removed:
+            notify_ids += _converge_alerts(WrittenSeries(removed=removed), stored_alerts, since, summary, writes, now)
+        if summary.alerts_raised:
+            _queue_raised_events(writes, now)
+        summary.scores_changed, summary.scores_deleted = store.scores_changed, len(removed)
+        affected = [*store.changed, *removed]
+        for phase in ("methods", "scores_compare", "scores_copy", "alerts"):
+            timings[phase] = round(timings[phase], 3)
+        timings["finish"] = round(time.perf_counter() - mark, 3)
+        mark = time.perf_counter()
+        ifpa_rules = {rule.pk for rule in rules if rule.method == Method.IFPA}
+        regional_ids = regional.regional_compute(
+            indicator_ids={indicator for rule, indicator, _, _ in affected if rule in ifpa_rules},
+            cereal=changed_indicator_ids is None
+            or bool(changed_indicator_ids & {codes.get(code) for code in regional.CEREAL_CODES}),
+            since=max(filter(None, [since, regional_since]), default=None),
+            summary=summary,
+            # A full run holds its series' scores: the share rule reads them from memory.
+            scores=scores if series is None and country_id is None and len(scores) else None,
+            scored_pairs={(target.rule.pk, target.indicator.pk) for target in targets},
+        )
+        timings["regional"] = round(time.perf_counter() - mark, 3)
+        notify_ids = sorted({*notify_ids, *(_raised_to_notify(now) if summary.alerts_raised else [])})
         if notify and (notify_ids or regional_ids):
             transaction.on_commit(lambda: notifications.send_digests(alert_ids=notify_ids, regional_ids=regional_ids))
             summary.notifications = len(notify_ids) + len(regional_ids)
         mark = time.perf_counter()
     timings["commit"] = round(time.perf_counter() - mark, 3)
+    # Of the phases above, the time spent waiting for PostgreSQL to store what they queued.
+    timings["waited_for_writes"] = round(writes.waited, 3)
     summary.alerts_open = Alert.objects.open().count()
     summary.seconds = round(time.perf_counter() - started, 3)
     logger.info("alerts computed: %s", summary.as_dict())
     return summary
+
+
+def _rule_countries(target: RuleTarget) -> set[int] | None:
+    return {country.pk for country in target.rule.countries.all()} or None
+
+
+def _target_scores(
+    target: RuleTarget, by_indicator: dict, codes: dict, series: list[SeriesKey] | None, as_of: date
+) -> pd.DataFrame:
+    """One rule's scores on one indicator's series, with the rule's and the indicator's columns."""
+    rule_countries = _rule_countries(target)
+    frame, basis = _input_series(target, by_indicator, codes)
+    frame = _scope_filter(target, frame, rule_countries)
+    if series is not None and not (len(series) > MAX_KEYS_IN_QUERY):
+        wanted = {(country, place) for country, _, place in series}
+        if not any(place is None for _, place in wanted):
+            # A national input (deflator, component) read for a place changes that place's series only,
+            # and a national change changes the national series.
+            mask = pd.Series(list(zip(frame["country_id"], frame["place_key"], strict=True)), index=frame.index).isin(
+                wanted
+            )
+            frame = frame[mask]
+    scored = _run_method(target, frame, as_of)
+    if scored.empty:
+        return scored
+    scored = scored.assign(
+        rule_id=target.rule.pk,
+        method=target.rule.method,
+        indicator_id=target.indicator.pk,
+        pillar=target.indicator.pillar,
+        frequency=target.indicator.frequency,
+        basis=basis,
+        lookback=int(
+            (target.rule.parameters or {}).get("alert_lookback_months")
+            or DEFAULT_LOOKBACK_MONTHS.get(target.indicator.frequency, 24)
+        ),
+    )
+    scored["period_start"] = pd.to_datetime(scored["period_start"])
+    # Texts as plain object columns (free: pandas' "str" columns hold Python strings already): pandas
+    # factorizes and compares them about twice as fast, and the writers factorize several of them.
+    return scored.astype({name: object for name, dtype in scored.dtypes.items() if isinstance(dtype, pd.StringDtype)})
 
 
 def _scope_places(
@@ -391,26 +412,19 @@ def _scope_places(
     return sorted({(country, place) for country, _, place in series})
 
 
-def _attach_places(scores: pd.DataFrame, observations: pd.DataFrame) -> pd.DataFrame:
-    """region_id and market_id of each place key (derived series inherit them from their components)."""
-    places = observations[["country_id", "place_key", "region_id", "market_id"]].drop_duplicates(KEYS)
-    return scores.merge(places, on=KEYS, how="left")
-
-
 # ---------------------------------------------------------------------------------------- writing scores
 
-# What a series' fingerprint covers: when none of it changed, the series' row is left alone.
-FINGERPRINT_COLUMNS = [
-    "period",
-    "value",
-    "score",
-    "method_class",
-    "level",
-    "insufficient_reason",
-    "region_id",
-    "market_id",
-    "basis",
-]
+# What a series' fingerprint covers: when none of it changed, the series' row is left alone. Its periods'
+# columns, and the columns that are the same on every period of a series.
+FINGERPRINT_COLUMNS = ["period", "value", "score", "method_class", "level", "insufficient_reason"]
+FINGERPRINT_SERIES_COLUMNS = ["region_id", "market_id", "basis"]
+FNV_PRIME = np.uint64(1099511628211)
+
+
+def _value_hashes(values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return pd.util.hash_array(values.astype(float).round(10).to_numpy())
+    return pd.util.hash_array(values.astype(object).where(values.notna(), None).to_numpy())
 
 
 def _fingerprints(rows: SeriesRows) -> list[str]:
@@ -421,12 +435,16 @@ def _fingerprints(rows: SeriesRows) -> list[str]:
     for column in FINGERPRINT_COLUMNS:
         values = scores[column]
         if pd.api.types.is_numeric_dtype(values.dtype):
-            hashes = pd.util.hash_array(values.astype(float).round(10).to_numpy())
+            hashes = _value_hashes(values)
         else:
             codes, uniques = rows.codes(column)
             hashes = pd.util.hash_array(np.r_[np.asarray(uniques, dtype=object), [None]])[codes]  # -1: None
-        combined = combined * np.uint64(1099511628211) ^ hashes  # FNV-style mixing
-    return [f"{value:016x}" for value in np.bitwise_xor.reduceat(combined[rows.order], rows.starts[:-1])]
+        combined = combined * FNV_PRIME ^ hashes  # FNV-style mixing
+    fingerprints = np.bitwise_xor.reduceat(combined[rows.order], rows.starts[:-1])
+    first = rows.first_rows
+    for column in FINGERPRINT_SERIES_COLUMNS:
+        fingerprints = fingerprints * FNV_PRIME ^ _value_hashes(first[column])
+    return [f"{value:016x}" for value in fingerprints]
 
 
 def _series_keys(rows: SeriesRows) -> list[tuple]:
@@ -452,98 +470,120 @@ COPY_TYPES = {
 }  # fmt: skip
 
 
-def _series_delete(cursor, model) -> None:
-    """Delete the rows of `model` (a table keyed by series) whose series are in `tmp_alert_series`."""
+def _series_delete(cursor, model, keys_table: str = "tmp_alert_series") -> None:
+    """Delete the rows of `model` (a table keyed by series) whose series are in `keys_table`."""
     table = model._meta.db_table
     cursor.execute(
-        f"DELETE FROM {table} WHERE id IN (SELECT s.id FROM {table} s JOIN tmp_alert_series t "
+        f"DELETE FROM {table} WHERE id IN (SELECT s.id FROM {table} s JOIN {keys_table} t "
         "ON s.rule_id = t.rule_id AND s.indicator_id = t.indicator_id AND s.country_id = t.country_id "
         "AND s.place_key = t.place_key)"
     )
 
 
-def _series_table(cursor, keys: list[tuple]) -> None:
-    cursor.execute("DROP TABLE IF EXISTS tmp_alert_series")
-    cursor.execute(
-        "CREATE TEMPORARY TABLE tmp_alert_series (rule_id bigint, indicator_id bigint, country_id bigint, "
-        "place_key varchar(80))"
-    )
-    load_rows(cursor, "tmp_alert_series", pd.DataFrame(keys, columns=SERIES), SERIES, COPY_TYPES)
+def _series_table(writes: QueuedWrites, keys: list[tuple], name: str = "tmp_alert_series") -> None:
+    """Queue a temporary table `name` holding the series keys `keys`."""
+
+    def create(cursor) -> None:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {name} (rule_id bigint, indicator_id bigint, country_id bigint, "
+            "place_key varchar(80))"
+        )
+
+    writes.submit(create)
+    writes.load(name, pd.DataFrame(keys, columns=SERIES), SERIES)
 
 
 @dataclass
 class WrittenSeries:
-    """What a run changes: the keys of the changed and the removed series (both loaded in the temporary
-    table `tmp_alert_series` by `_series_changes`), and the changed series' score rows with `series_code`
-    numbering the series (the alert step groups by it; the rows are in the run's own order on a first run,
-    where the frame is the run's frame itself, and by series otherwise). `rows` and `fingerprints`: the
-    changed series as `_series_write` stores them."""
+    """The series a rule's run changed (their keys and score rows) or removed (keys), and the first row of
+    each of the rule's series. `series_code` numbers the run's series (the index of `first_rows`)."""
 
     changed: list[tuple] = field(default_factory=list)
     removed: list[tuple] = field(default_factory=list)
     scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     first_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
-    rows: SeriesRows | None = None
-    fingerprints: list[str] = field(default_factory=list)
 
 
-def _series_changes(scores: pd.DataFrame, scope_rows: list, timings: dict, summary: ComputeSummary) -> WrittenSeries:
-    """Which scored series and series states of the run's scope change: a series whose fingerprint is
-    unchanged is not touched (the nightly recompute writes almost nothing); a changed series has its row
-    replaced, whole (the methods always read its whole history); a series that vanished (its values were
-    withdrawn, the rule no longer applies) loses its row and state. Lists them in `tmp_alert_series`."""
-    mark = time.perf_counter()
-    existing = {
-        (rule_id, indicator_id, country_id, place_key): fingerprint
-        for rule_id, indicator_id, country_id, place_key, fingerprint in ScoreSeries.objects.filter(
-            _scope_q(scope_rows)
-        ).values_list(*SERIES, "fingerprint")
-    }
-    rows = series_rows(scores)
-    fingerprints = _fingerprints(rows) if len(scores) else []
-    keys = _series_keys(rows) if len(scores) else []
-    summary.series = len(keys)
-    keep = np.array([existing.get(key) != fingerprint for key, fingerprint in zip(keys, fingerprints, strict=True)])
-    changed = [key for key, changes in zip(keys, keep, strict=True) if changes]
-    # A state without its series row (left from before series rows existed) goes with the vanished series.
-    states = set(SeriesState.objects.filter(_scope_q(scope_rows)).values_list(*SERIES))
-    removed = list((existing.keys() | states) - set(keys))
-    timings["scores_compare"] = round(time.perf_counter() - mark, 3)
-    if not changed and not removed:
-        return WrittenSeries()
-    with connection.cursor() as cursor:
-        _series_table(cursor, [*changed, *removed])
-    if not changed:
-        return WrittenSeries(removed=removed)
-    if len(changed) < len(keys):
-        rows = rows.subset(keep)
-        fingerprints = [fingerprint for fingerprint, changes in zip(fingerprints, keep, strict=True) if changes]
-    return WrittenSeries(
-        changed=changed,
-        removed=removed,
-        scores=rows.frame(),
-        first_rows=rows.first_rows,
-        rows=rows,
-        fingerprints=fingerprints,
-    )
+class _SeriesStore:
+    """Converges the run's scope on its scored series, a rule's series at a time: `add` queues the writes
+    of the series a method just scored, so that PostgreSQL stores them while the next method runs;
+    `finish` removes the series that vanished and updates the series states.
 
+    A series whose fingerprint is unchanged is not touched (the nightly recompute writes almost nothing);
+    a changed series has its row replaced, whole (the methods always read its whole history); a series that
+    vanished (its values were withdrawn, the rule no longer applies) loses its row and state."""
 
-def _series_write(written: WrittenSeries, writes: QueuedWrites, timings: dict) -> None:
-    """Queue the writes that converge the series rows and states on `written`: the changed and removed
-    series' rows deleted, the changed ones stored, the states updated."""
-    if not written.changed and not written.removed:
-        return
-    mark = time.perf_counter()
-    writes.submit(lambda cursor: _series_delete(cursor, ScoreSeries))
-    if written.removed:
-        writes.submit(lambda cursor: _series_delete(cursor, SeriesState))
-    if written.changed:
-        now = timezone.now()
-        _series_insert(writes, _series_payload(written.rows, written.fingerprints, now))
-        timings["scores_copy"] = round(time.perf_counter() - mark, 3)
+    def __init__(self, scope_rows: list, places: pd.DataFrame, writes: QueuedWrites, timings: dict):
+        scope = _scope_q(scope_rows)
+        self.existing = {
+            (rule_id, indicator_id, country_id, place_key): fingerprint
+            for rule_id, indicator_id, country_id, place_key, fingerprint in ScoreSeries.objects.filter(
+                scope
+            ).values_list(*SERIES, "fingerprint")
+        }
+        # A state without its series row (left from before series rows existed) goes with the vanished series.
+        self.states = set(SeriesState.objects.filter(scope).values_list(*SERIES))
+        self.places, self.writes, self.timings = places, writes, timings
+        self.now = timezone.now()
+        self.keys: set[tuple] = set()
+        self.series_count = 0
+        self.changed: list[tuple] = []
+        self.scores_changed = 0
+        self.latest: list[pd.DataFrame] = []
+
+    def add(self, scored: pd.DataFrame) -> WrittenSeries:
+        """Number, place and fingerprint the series of `scored` (in place: `series_code`, `region_id`,
+        `market_id`), and queue the writes of those that changed; returns them."""
         mark = time.perf_counter()
-        _write_states(writes, _series_latest(written.rows), now)
-        timings["write_states"] = round(time.perf_counter() - mark, 3)
+        rows = series_rows(scored)
+        codes = np.empty(len(scored), dtype=np.int64)
+        codes[rows.order] = np.repeat(np.arange(rows.series_count), np.diff(rows.starts))
+        # The region and market of each series' place (a derived series inherits them from its components).
+        places = rows.first_rows[KEYS].merge(self.places, on=KEYS, how="left")
+        scored["region_id"] = places["region_id"].to_numpy()[codes]
+        scored["market_id"] = places["market_id"].to_numpy()[codes]
+        scored["series_code"] = codes + self.series_count
+        first_rows = rows.first_rows.set_axis(np.arange(rows.series_count) + self.series_count)
+        self.series_count += rows.series_count
+        fingerprints = _fingerprints(rows)
+        keys = _series_keys(rows)
+        self.keys.update(keys)
+        changes = np.array(
+            [self.existing.get(key) != fingerprint for key, fingerprint in zip(keys, fingerprints, strict=True)],
+            dtype=bool,
+        )
+        changed = [key for key, change in zip(keys, changes, strict=True) if change]
+        self.timings["scores_compare"] += time.perf_counter() - mark
+        if not changed:
+            return WrittenSeries()
+        mark = time.perf_counter()
+        if len(changed) < len(keys):
+            rows = rows.subset(changes)
+            fingerprints = [fingerprint for fingerprint, change in zip(fingerprints, changes, strict=True) if change]
+            scored = scored[changes[codes]]  # the changed series' rows
+        replaced = [key for key in changed if key in self.existing]
+        if replaced:
+            _series_table(self.writes, replaced, "tmp_replaced_series")
+            self.writes.submit(lambda cursor: _series_delete(cursor, ScoreSeries, "tmp_replaced_series"))
+        _series_insert(self.writes, _series_payload(rows, fingerprints, self.now))
+        self.latest.append(_series_latest(rows))
+        self.changed += changed
+        self.scores_changed += len(scored)
+        self.timings["scores_copy"] += time.perf_counter() - mark
+        return WrittenSeries(changed=changed, scores=scored, first_rows=first_rows)
+
+    def finish(self, summary: ComputeSummary) -> list[tuple]:
+        """Queue the removal of the series that vanished and the states' update; returns the removed keys."""
+        summary.series = self.series_count
+        removed = sorted((self.existing.keys() | self.states) - self.keys)
+        if removed:
+            _series_table(self.writes, removed, "tmp_replaced_series")
+            self.writes.submit(lambda cursor: _series_delete(cursor, ScoreSeries, "tmp_replaced_series"))
+            self.writes.submit(lambda cursor: _series_delete(cursor, SeriesState, "tmp_replaced_series"))
+        if self.latest:
+            _write_states(self.writes, pd.concat(self.latest, ignore_index=True), self.now)
+        return removed
 
 
 def _series_payload(rows: SeriesRows, fingerprints: list[str], now) -> Iterator[bytes] | list[tuple]:
@@ -581,8 +621,7 @@ def scores_store(scores: pd.DataFrame) -> int:
     keys = _series_keys(rows)
     payload = _series_payload(rows, _fingerprints(rows), timezone.now())
     with transaction.atomic(), QueuedWrites(COPY_TYPES) as writes:
-        with connection.cursor() as cursor:
-            _series_table(cursor, keys)
+        _series_table(writes, keys)
         writes.submit(lambda cursor: _series_delete(cursor, ScoreSeries))
         _series_insert(writes, payload)
     return len(keys)
@@ -662,17 +701,14 @@ def _scope_q(scope_rows: list) -> Q:
 # ------------------------------------------------------------------------------------------------ alerts
 
 
-def _place_names(scores: pd.DataFrame) -> dict[tuple[int, str], tuple[str, str]]:
-    """(country_id, place_key) -> (English name, Russian name)."""
+def _place_names() -> dict[tuple[int, str], tuple[str, str]]:
+    """(country_id, place_key) -> (English name, Russian name), for every state, region and market."""
     names: dict[tuple[int, str], tuple[str, str]] = {}
-    countries = {c.pk: c for c in Country.objects.all()}
-    for pk, country in countries.items():
-        names[(pk, "")] = (country.name_en, country.name_ru)
-    region_codes = {key for key in scores["place_key"].unique() if key and not key.startswith("market:")}
-    for region in Region.objects.filter(code__in=region_codes):
+    for country in Country.objects.all():
+        names[(country.pk, "")] = (country.name_en, country.name_ru)
+    for region in Region.objects.all():
         names[(region.country_id, region.code)] = (region.name_en, getattr(region, "name_ru", "") or region.name_en)
-    market_ids = {int(m) for m in scores["market_id"].dropna().unique()}
-    for market in Market.objects.filter(pk__in=market_ids):
+    for market in Market.objects.all():
         name_ru = getattr(market, "name_ru", "") or market.name
         names[(market.country_id, f"market:{market.code}")] = (market.name, name_ru)
     return names
@@ -706,7 +742,7 @@ def _last_normal(scores: pd.DataFrame, first_rows: pd.DataFrame) -> pd.DataFrame
     """Per series, the latest period scored normal (level 0): alerts before it have cleared."""
     normal = scores[scores["raises_alert"].astype(bool) & (scores["level"].astype(float) == 0)]
     latest = normal.groupby("series_code")["period_start"].max()
-    keys = first_rows[SERIES].iloc[latest.index.to_numpy()]
+    keys = first_rows.loc[latest.index.to_numpy(), SERIES]
     return keys.assign(last_normal=latest.to_numpy()).reset_index(drop=True)
 
 
@@ -798,46 +834,51 @@ def _inputs(rows: pd.DataFrame) -> list[str]:
     return _json_objects(columns)
 
 
-@dataclass
-class AlertReads:
-    """What the alert step reads before the run's writes are queued (a read would wait for them): the
-    existing alerts of the affected series, the indicators and the names of the places."""
+class _StoredAlerts:
+    """The stored alerts of the run's scope, read when a series first changes (not before: the read waits
+    for the writes queued before it; a run where nothing changed does not read them), with the indicators
+    and the places' names the alert texts need."""
 
-    existing: pd.DataFrame
-    indicators: dict[int, Indicator]
-    names: dict[tuple[int, str], tuple[str, str]]
+    COLUMNS = ["id", *SERIES, "period", "period_start", "old_level", "status", "old_score", "old_class"]
 
+    def __init__(self, scope_rows: list, since: date | None):
+        self.scope_rows, self.since = scope_rows, since
+        self.frame: pd.DataFrame | None = None
 
-def _alert_reads(written: WrittenSeries, since: date | None) -> AlertReads:
-    columns = ["id", *SERIES, "period", "period_start", "old_level", "status", "old_score", "old_class"]
-    table = Alert._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT a.id, a.rule_id, a.indicator_id, a.country_id, a.place_key, a.period, a.period_start, a.level, "
-            f"a.status, a.score, a.method_class FROM {table} a JOIN tmp_alert_series t ON a.rule_id = t.rule_id "
-            "AND a.indicator_id = t.indicator_id AND a.country_id = t.country_id AND a.place_key = t.place_key"
-            + (" WHERE a.period_start >= %s" if since is not None else ""),
-            [since] if since is not None else [],
-        )
-        existing = pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
-    return AlertReads(
-        existing=existing,
-        indicators={indicator.pk: indicator for indicator in Indicator.objects.all()},
-        names=_place_names(written.scores) if len(written.scores) else {},
-    )
+    def _read(self) -> None:
+        queryset = Alert.objects.filter(_scope_q(self.scope_rows))
+        if self.since is not None:
+            queryset = queryset.filter(period_start__gte=self.since)
+        fields = ["id", *SERIES, "period", "period_start", "level", "status", "score", "method_class"]
+        self.frame = pd.DataFrame.from_records(list(queryset.order_by().values_list(*fields)), columns=self.COLUMNS)
+        self.frame["period_start"] = pd.to_datetime(self.frame["period_start"])
+        self.series = pd.MultiIndex.from_frame(self.frame[SERIES])
+        self.indicators = {indicator.pk: indicator for indicator in Indicator.objects.all()}
+        self.names = _place_names()
+
+    def of(self, keys: list[tuple]) -> pd.DataFrame:
+        """The stored alerts of the series `keys`."""
+        if self.frame is None:
+            self._read()
+        if not len(self.frame):
+            return self.frame
+        return self.frame[self.series.isin(keys)]
 
 
 def _converge_alerts(
-    written: WrittenSeries, reads: AlertReads, since: date | None, summary: ComputeSummary, writes: QueuedWrites
-) -> tuple[list[int], object]:
-    """Bring the alerts of the affected series (changed or removed, listed in `tmp_alert_series`) in line
-    with their scores. Returns the ids of alerts escalated to warning or above in this run and still open
-    (to notify), and the time stamp of the alerts it raised (None: none), whose ids `_raised_to_notify`
-    reads once they are stored."""
-    now = timezone.now()
-    existing = reads.existing
+    written: WrittenSeries,
+    stored: _StoredAlerts,
+    since: date | None,
+    summary: ComputeSummary,
+    writes: QueuedWrites,
+    now: datetime,
+) -> list[int]:
+    """Bring the alerts of the series `written` changed or removed in line with their scores. New alerts
+    carry the run's time stamp `now` (their events are queued once for the run: `_queue_raised_events`).
+    Returns the ids of existing alerts escalated to warning or above and still open (to notify; the new
+    ones are read by `_raised_to_notify`)."""
+    existing = stored.of([*written.changed, *written.removed])
     scores = written.scores
-    existing["period_start"] = pd.to_datetime(existing["period_start"])
     candidates = _candidates(scores, existing, since) if len(scores) else scores
     merged = (
         candidates.merge(existing, on=ALERT_KEY, how="outer", indicator=True, suffixes=("", "_old"))
@@ -858,10 +899,9 @@ def _converge_alerts(
             pd.to_datetime(start) < pd.to_datetime(merged["last_normal"])
         )
 
-    indicators, names = reads.indicators, reads.names
+    indicators, names = stored.indicators, stored.names
     events: list[AlertEvent] = []
     notify: list[int] = []
-    raised_at = None
 
     # New alerts: raised now (and resolved at once when a later period is already normal). Bulk-loaded
     # (COPY on PostgreSQL) with their events written by one INSERT ... SELECT keyed on this run's stamp.
@@ -869,7 +909,7 @@ def _converge_alerts(
     if len(new):
         summary.alerts_raised += len(new)
         summary.alerts_resolved += int(new["cleared"].astype(bool).sum())
-        raised_at = _insert_new_alerts(new, names, indicators, now, writes)
+        _insert_new_alerts(new, names, indicators, now, writes)
 
     # Existing alerts still raised: update when something changed; escalation and de-escalation recorded.
     both = merged[merged["_merge"] == "both"] if len(merged) else merged
@@ -964,7 +1004,7 @@ def _converge_alerts(
             )
         summary.alerts_resolved += len(ids)
     AlertEvent.objects.bulk_create(events, batch_size=2000)
-    return sorted(set(notify)), raised_at
+    return sorted(set(notify))
 
 
 ALERT_INSERT_COLUMNS = [
@@ -976,12 +1016,13 @@ CLEARED_NOTE = "cleared: a later period is normal"
 RESOLVED_NOTE = "condition cleared on recompute"  # the event's note
 
 
-def _insert_new_alerts(new: pd.DataFrame, names: dict, indicators: dict, now, writes: QueuedWrites):
-    """Queue the new alerts and their 'raised' (and, when already cleared, 'resolved') events; returns the
-    time stamp they carry (as the database stores it)."""
-    stamp = connection.ops.adapt_datetimefield_value(now)  # the same value in the rows and the queries
+ALERTS_PER_SLICE = 10_000
+
+
+def _alert_rows(new: pd.DataFrame, names: dict, indicators: dict, stamp) -> pd.DataFrame:
+    """New alerts as the rows of `ALERT_INSERT_COLUMNS`."""
     cleared = new["cleared"].astype(bool).to_numpy()
-    rows = pd.DataFrame(
+    return pd.DataFrame(
         {
             "rule_id": new["rule_id"].astype("int64").to_numpy(),
             "method": new["method"].to_numpy(),
@@ -1006,6 +1047,21 @@ def _insert_new_alerts(new: pd.DataFrame, names: dict, indicators: dict, now, wr
             "resolution_note": np.where(cleared, CLEARED_NOTE, ""),
         }
     )
+
+
+def _insert_new_alerts(new: pd.DataFrame, names: dict, indicators: dict, now: datetime, writes: QueuedWrites) -> None:
+    """Queue the new alerts, a slice at a time: PostgreSQL stores one slice while the next one's texts are
+    built."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    for first in range(0, len(new), ALERTS_PER_SLICE):
+        rows = _alert_rows(new.iloc[first : first + ALERTS_PER_SLICE], names, indicators, stamp)
+        writes.load(Alert._meta.db_table, rows, ALERT_INSERT_COLUMNS)
+
+
+def _queue_raised_events(writes: QueuedWrites, now: datetime) -> None:
+    """Queue the 'raised' events of the alerts raised at `now` (the run's stamp), and the 'resolved' events
+    of those resolved at once (a later period is already normal): one INSERT ... SELECT each."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
     alerts = Alert._meta.db_table
     events = AlertEvent._meta.db_table
 
@@ -1021,17 +1077,15 @@ def _insert_new_alerts(new: pd.DataFrame, names: dict, indicators: dict, now, wr
             [AlertEvent.Kind.RESOLVED.value, RESOLVED_NOTE, stamp, stamp, Alert.Status.RESOLVED.value],
         )
 
-    writes.load(alerts, rows, ALERT_INSERT_COLUMNS)
     writes.submit(raised_events)
-    return stamp
 
 
-def _raised_to_notify(raised_at) -> list[int]:
-    """The ids of the alerts raised at `raised_at` (one run's stamp) that are open at warning or above."""
+def _raised_to_notify(now: datetime) -> list[int]:
+    """The ids of the alerts raised at `now` (the run's stamp) that are open at warning or above."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id FROM {Alert._meta.db_table} WHERE raised_at = %s AND status = %s AND level >= %s",
-            [raised_at, Alert.Status.OPEN, Level.WARNING],
+            [connection.ops.adapt_datetimefield_value(now), Alert.Status.OPEN, Level.WARNING],
         )
         return [row[0] for row in cursor.fetchall()]
 
