@@ -286,7 +286,7 @@ def compute(
         for country, place in _scope_places(series, country_id, _rule_countries(target))
     ]
     places = observations[["country_id", "place_key", "region_id", "market_id"]].drop_duplicates(KEYS)
-    for phase in ("methods", "scores_compare", "scores_copy", "alerts"):
+    for phase in ("methods", "scores_compare", "scores_copy", "alerts", "regional"):
         timings[phase] = 0.0
 
     outermost = not connection.in_atomic_block
@@ -304,7 +304,9 @@ def compute(
         stored_alerts = _StoredAlerts(scope_rows, since)
         now = timezone.now()
         notify_ids: list[int] = []
-        frames = []
+        # On a full run FAO's share rule reads the run's IFPA scores from memory, summed up rule by rule.
+        regional_since = max(filter(None, [since, regional_since]), default=None)
+        country_levels = [] if series is None and country_id is None else None
         for target in targets:
             mark = time.perf_counter()
             scored = _target_scores(target, by_indicator, codes, series, as_of)
@@ -312,24 +314,22 @@ def compute(
             if scored.empty:
                 continue
             written = store.add(scored)
-            frames.append(scored)
+            summary.scores += len(scored)
+            if country_levels is not None and target.rule.method == Method.IFPA:
+                mark = time.perf_counter()
+                country_levels.append(regional.country_ifpa_levels_of(scored, {target.indicator.pk}, regional_since))
+                timings["regional"] += time.perf_counter() - mark
             if written.changed:
                 mark = time.perf_counter()
                 # Alerts depend on their series' scores only: a series whose scores did not change keeps its alerts.
                 notify_ids += _converge_alerts(written, stored_alerts, since, summary, writes, now)
                 timings["alerts"] += time.perf_counter() - mark
         mark = time.perf_counter()
-        scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*SERIES, "period"])
-        summary.scores = len(scores)
         removed = store.finish(summary)
         if removed:
             notify_ids += _converge_alerts(WrittenSeries(removed=removed), stored_alerts, since, summary, writes, now)
-        if summary.alerts_raised:
-            _queue_raised_events(writes, now)
         summary.scores_changed, summary.scores_deleted = store.scores_changed, len(removed)
         affected = [*store.changed, *removed]
-        for phase in ("methods", "scores_compare", "scores_copy", "alerts"):
-            timings[phase] = round(timings[phase], 3)
         timings["finish"] = round(time.perf_counter() - mark, 3)
         mark = time.perf_counter()
         ifpa_rules = {rule.pk for rule in rules if rule.method == Method.IFPA}
@@ -337,13 +337,14 @@ def compute(
             indicator_ids={indicator for rule, indicator, _, _ in affected if rule in ifpa_rules},
             cereal=changed_indicator_ids is None
             or bool(changed_indicator_ids & {codes.get(code) for code in regional.CEREAL_CODES}),
-            since=max(filter(None, [since, regional_since]), default=None),
+            since=regional_since,
             summary=summary,
-            # A full run holds its series' scores: the share rule reads them from memory.
-            scores=scores if series is None and country_id is None and len(scores) else None,
+            country_levels=regional.country_levels_merged(country_levels) if country_levels else None,
             scored_pairs={(target.rule.pk, target.indicator.pk) for target in targets},
         )
-        timings["regional"] = round(time.perf_counter() - mark, 3)
+        timings["regional"] += time.perf_counter() - mark
+        for phase in ("methods", "scores_compare", "scores_copy", "alerts", "regional"):
+            timings[phase] = round(timings[phase], 3)
         notify_ids = sorted({*notify_ids, *(_raised_to_notify(now) if summary.alerts_raised else [])})
         if notify and (notify_ids or regional_ids):
             transaction.on_commit(lambda: notifications.send_digests(alert_ids=notify_ids, regional_ids=regional_ids))
@@ -738,12 +739,12 @@ def _candidates(scores: pd.DataFrame, existing: pd.DataFrame, since: date | None
     return scores.iloc[positions[keep]]
 
 
-def _last_normal(scores: pd.DataFrame, first_rows: pd.DataFrame) -> pd.DataFrame:
-    """Per series, the latest period scored normal (level 0): alerts before it have cleared."""
-    normal = scores[scores["raises_alert"].astype(bool) & (scores["level"].astype(float) == 0)]
-    latest = normal.groupby("series_code")["period_start"].max()
-    keys = first_rows.loc[latest.index.to_numpy(), SERIES]
-    return keys.assign(last_normal=latest.to_numpy()).reset_index(drop=True)
+def _last_normal(scores: pd.DataFrame) -> pd.Series:
+    """Per series (by `series_code`), the latest period scored normal (level 0): alerts before it have
+    cleared."""
+    normal = scores["raises_alert"].to_numpy(dtype=bool) & (scores["level"].to_numpy(dtype=float) == 0)
+    starts = pd.Series(scores["period_start"].to_numpy()[normal])
+    return starts.groupby(scores["series_code"].to_numpy()[normal]).max()
 
 
 def _json_members(name: str, values: list | np.ndarray, *, keep_null: bool = False) -> list[str | None]:
@@ -784,21 +785,39 @@ def _rounded(values: pd.Series, digits: int | None) -> np.ndarray:
     return numbers if digits is None else np.round(numbers, digits)
 
 
+def _codes_and_values(values: pd.Series) -> tuple[np.ndarray, list]:
+    """A column as codes into its distinct values (missing: code -1)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, list(uniques)
+
+
+def _coded_members(name: str, codes: np.ndarray, values: list, *, keep_null: bool = False) -> list[str | None]:
+    """`_json_members` of a column given as codes into its distinct `values` (each encoded once)."""
+    encoded = np.array([*_json_members(name, values, keep_null=keep_null), None], dtype=object)  # -1: None
+    return encoded[codes].tolist()
+
+
 def _message_params(rows: pd.DataFrame, names: dict, indicators: dict[int, Indicator]) -> list[str]:
-    """The sentence parameters of each alert (JSON text): what the sentence names, in both languages."""
-    indicator_ids = rows["indicator_id"].astype("int64").tolist()
+    """The sentence parameters of each alert (JSON text): what the sentence names, in both languages.
+    Names and units are looked up once per distinct indicator and place (a rule has one indicator)."""
+    indicator_codes, indicator_ids = pd.factorize(rows["indicator_id"].astype("int64"))
+    subjects = [indicators[int(pk)] for pk in indicator_ids]
+    place_codes, place_keys = pd.factorize(rows["place_key"])
+    countries = rows["country_id"].astype("int64").to_numpy()
+    codes, pairs = pd.factorize(countries * len(place_keys) + place_codes)  # a place key is a state's own
     places = [
-        names.get((country, place), (place, place))
-        for country, place in zip(rows["country_id"].astype("int64").tolist(), rows["place_key"].tolist(), strict=True)
+        names.get((int(pair // len(place_keys)), place), (place, place))
+        for pair, place in zip(pairs, place_keys[pairs % len(place_keys)], strict=True)
     ]
+    basis_codes, bases = pd.factorize(rows["basis"].fillna(""))
     columns = [
-        _json_members("subject_en", [indicators[pk].name_en for pk in indicator_ids]),
-        _json_members("subject_ru", [indicators[pk].name_ru for pk in indicator_ids]),
-        _json_members("place_en", [english for english, _russian in places]),
-        _json_members("place_ru", [russian for _english, russian in places]),
+        _coded_members("subject_en", indicator_codes, [indicator.name_en for indicator in subjects]),
+        _coded_members("subject_ru", indicator_codes, [indicator.name_ru for indicator in subjects]),
+        _coded_members("place_en", codes, [english for english, _russian in places]),
+        _coded_members("place_ru", codes, [russian for _english, russian in places]),
         _json_members("value", _rounded(rows["value"], 4), keep_null=True),
-        _json_members("unit", [indicators[pk].unit for pk in indicator_ids]),
-        _json_members("prices", [basis or "" for basis in rows["basis"].tolist()]),
+        _coded_members("unit", indicator_codes, [indicator.unit for indicator in subjects]),
+        _coded_members("prices", basis_codes, list(bases)),
     ]
     if "annual_growth" in rows:
         growth = rows["annual_growth"].astype(float)
@@ -820,15 +839,14 @@ def _inputs(rows: pd.DataFrame) -> list[str]:
     """The values each alert was computed from (JSON text)."""
     columns = [
         _json_members("value", _rounded(rows["value"], None), keep_null=True),
-        _json_members("prices", [basis or None for basis in rows["basis"].tolist()]),
+        _coded_members("prices", *_codes_and_values(rows["basis"].replace("", None))),
     ]
     for name in ("quarterly_growth", "annual_growth", "seasonal_norm", "deviation_pct", "history_centre", "flag"):
         if name not in rows:
             continue
         if name == "flag":
-            columns.append(
-                _json_members(name, [flag or None if isinstance(flag, str) else None for flag in rows[name].tolist()])
-            )
+            flags = rows[name].where(rows[name].notna() & (rows[name] != ""), None)
+            columns.append(_coded_members(name, *_codes_and_values(flags)))
         else:
             columns.append(_json_members(name, _rounded(rows[name], 8)))
     return _json_objects(columns)
@@ -874,22 +892,29 @@ def _converge_alerts(
     now: datetime,
 ) -> list[int]:
     """Bring the alerts of the series `written` changed or removed in line with their scores. New alerts
-    carry the run's time stamp `now` (their events are queued once for the run: `_queue_raised_events`).
-    Returns the ids of existing alerts escalated to warning or above and still open (to notify; the new
-    ones are read by `_raised_to_notify`)."""
+    carry the run's time stamp `now`. Returns the ids of existing alerts escalated to warning or above and
+    still open (to notify; the new ones are read by `_raised_to_notify`)."""
     existing = stored.of([*written.changed, *written.removed])
     scores = written.scores
     candidates = _candidates(scores, existing, since) if len(scores) else scores
-    merged = (
-        candidates.merge(existing, on=ALERT_KEY, how="outer", indicator=True, suffixes=("", "_old"))
-        if len(candidates)
-        else existing.assign(_merge="right_only")
-    )
-    last_normal = (
-        _last_normal(scores, written.first_rows) if len(scores) else pd.DataFrame(columns=[*SERIES, "last_normal"])
-    )
+    if not len(existing):  # a new series (every series on a first run): every candidate is new
+        merged = candidates.assign(**{column: np.nan for column in existing.columns if column not in candidates})
+        merged["_merge"] = "left_only"
+    elif len(candidates):
+        merged = candidates.merge(existing, on=ALERT_KEY, how="outer", indicator=True, suffixes=("", "_old"))
+    else:
+        merged = existing.assign(_merge="right_only")
+    last_normal = _last_normal(scores) if len(scores) else pd.Series(dtype="datetime64[ns]")
+    if len(merged) and not len(existing):  # every row is a candidate of a scored series
+        merged["last_normal"] = last_normal.reindex(merged["series_code"].to_numpy()).to_numpy()
+    elif len(merged):
+        keyed = (
+            written.first_rows.loc[last_normal.index.to_numpy(), SERIES].assign(last_normal=last_normal.to_numpy())
+            if len(last_normal)
+            else pd.DataFrame(columns=[*SERIES, "last_normal"])
+        )
+        merged = merged.merge(keyed, on=SERIES, how="left")
     if len(merged):
-        merged = merged.merge(last_normal, on=SERIES, how="left")
         start = (
             merged["period_start"]
             if "period_start_old" not in merged
@@ -1050,34 +1075,34 @@ def _alert_rows(new: pd.DataFrame, names: dict, indicators: dict, stamp) -> pd.D
 
 
 def _insert_new_alerts(new: pd.DataFrame, names: dict, indicators: dict, now: datetime, writes: QueuedWrites) -> None:
-    """Queue the new alerts, a slice at a time: PostgreSQL stores one slice while the next one's texts are
-    built."""
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    for first in range(0, len(new), ALERTS_PER_SLICE):
-        rows = _alert_rows(new.iloc[first : first + ALERTS_PER_SLICE], names, indicators, stamp)
-        writes.load(Alert._meta.db_table, rows, ALERT_INSERT_COLUMNS)
-
-
-def _queue_raised_events(writes: QueuedWrites, now: datetime) -> None:
-    """Queue the 'raised' events of the alerts raised at `now` (the run's stamp), and the 'resolved' events
-    of those resolved at once (a later period is already normal): one INSERT ... SELECT each."""
+    """Queue the new alerts, a slice at a time (PostgreSQL stores one slice while the next one's texts are
+    built), then their 'raised' events, and the 'resolved' events of those resolved at once (a later period
+    is already normal): an INSERT ... SELECT each, by rule and indicator (the alerts' unique index leads
+    with them) and the run's stamp `now`."""
     stamp = connection.ops.adapt_datetimefield_value(now)
     alerts = Alert._meta.db_table
     events = AlertEvent._meta.db_table
+    for first in range(0, len(new), ALERTS_PER_SLICE):
+        rows = _alert_rows(new.iloc[first : first + ALERTS_PER_SLICE], names, indicators, stamp)
+        writes.load(alerts, rows, ALERT_INSERT_COLUMNS)
+    pairs = new[["rule_id", "indicator_id"]].drop_duplicates().astype("int64").itertuples(index=False)
+    for rule_id, indicator_id in pairs:
+        raised = [rule_id, indicator_id, stamp]
 
-    def raised_events(cursor) -> None:
-        cursor.execute(
-            f"INSERT INTO {events} (alert_id, kind, from_level, to_level, note, created_at) "
-            f"SELECT id, %s, NULL, level, '', %s FROM {alerts} WHERE raised_at = %s",
-            [AlertEvent.Kind.RAISED.value, stamp, stamp],
-        )
-        cursor.execute(
-            f"INSERT INTO {events} (alert_id, kind, from_level, to_level, note, created_at) "
-            f"SELECT id, %s, level, level, %s, %s FROM {alerts} WHERE raised_at = %s AND status = %s",
-            [AlertEvent.Kind.RESOLVED.value, RESOLVED_NOTE, stamp, stamp, Alert.Status.RESOLVED.value],
-        )
+        def raised_events(cursor, raised=raised) -> None:
+            where = "rule_id = %s AND indicator_id = %s AND raised_at = %s"
+            cursor.execute(
+                f"INSERT INTO {events} (alert_id, kind, from_level, to_level, note, created_at) "
+                f"SELECT id, %s, NULL, level, '', %s FROM {alerts} WHERE {where} ORDER BY id",
+                [AlertEvent.Kind.RAISED.value, stamp, *raised],
+            )
+            cursor.execute(
+                f"INSERT INTO {events} (alert_id, kind, from_level, to_level, note, created_at) "
+                f"SELECT id, %s, level, level, %s, %s FROM {alerts} WHERE {where} AND status = %s ORDER BY id",
+                [AlertEvent.Kind.RESOLVED.value, RESOLVED_NOTE, stamp, *raised, Alert.Status.RESOLVED.value],
+            )
 
-    writes.submit(raised_events)
+        writes.submit(raised_events)
 
 
 def _raised_to_notify(now: datetime) -> list[int]:

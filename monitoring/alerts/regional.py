@@ -224,7 +224,7 @@ def _state_entries(country_ids: list[int], countries: dict[int, Country]) -> lis
     ]
 
 
-def _country_levels_merged(parts: list[pd.DataFrame]) -> pd.DataFrame:
+def country_levels_merged(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Country levels of disjoint sets of series, as if computed over all of them at once."""
     parts = [part for part in parts if len(part)]
     if len(parts) < 2:
@@ -244,17 +244,20 @@ def regional_compute(
     cereal: bool,
     since: date | None,
     summary,
-    scores: pd.DataFrame | None = None,
+    country_levels: pd.DataFrame | None = None,
     scored_pairs: set[tuple[int, int]] = frozenset(),
 ) -> list[int]:
     """Converge the regional alerts; returns ids of regional alerts newly raised (to notify).
 
-    `scores`: on a full run, the score rows of every series of the `scored_pairs` (rule, indicator) the run
-    computed; the share rule reads those from memory and any other stored series (a rule switched off keeps
-    its scores) from the database, so that it counts what an incremental run counts."""
-    # The figures from memory first: the engine's writes are still being stored meanwhile, and any query
-    # waits for them (`writes.QueuedWrites`).
-    in_memory = country_ifpa_levels_of(scores, indicator_ids, since) if indicator_ids and scores is not None else None
+    `country_levels`: on a full run, `country_ifpa_levels_of` the score rows of every series of the
+    `scored_pairs` (rule, indicator) the run computed, from `since` on (the engine computes them in memory);
+    the share rule takes those, and reads any other stored series (a rule switched off keeps its scores)
+    from the database, so that it counts what an incremental run counts."""
+    in_memory = (
+        country_levels[country_levels["indicator_id"].isin(indicator_ids)]
+        if indicator_ids and country_levels is not None
+        else None
+    )
     countries = {country.pk: country for country in Country.objects.all()}
     indicators = {indicator.pk: indicator for indicator in Indicator.objects.all()}
     wanted: list[dict] = []  # regional alerts that should exist, open or cleared
@@ -265,7 +268,7 @@ def regional_compute(
         if in_memory is None:
             levels = _country_ifpa_levels(indicator_ids, since)
         else:
-            levels = _country_levels_merged(
+            levels = country_levels_merged(
                 [in_memory, _country_ifpa_levels(indicator_ids, since, excluded=scored_pairs)]
             )
         shares = price_share(levels)
