@@ -286,7 +286,7 @@ def compute(
         for country, place in _scope_places(series, country_id, _rule_countries(target))
     ]
     places = observations[["country_id", "place_key", "region_id", "market_id"]].drop_duplicates(KEYS)
-    for phase in ("methods", "scores_compare", "scores_copy", "alerts", "regional"):
+    for phase in ("methods", "scores_compare", "scores_copy", "alerts"):
         timings[phase] = 0.0
 
     outermost = not connection.in_atomic_block
@@ -304,9 +304,9 @@ def compute(
         stored_alerts = _StoredAlerts(scope_rows, since)
         now = timezone.now()
         notify_ids: list[int] = []
-        # On a full run FAO's share rule reads the run's IFPA scores from memory, summed up rule by rule.
+        # On a full run FAO's share rule reads the run's IFPA scores from memory.
         regional_since = max(filter(None, [since, regional_since]), default=None)
-        country_levels = [] if series is None and country_id is None else None
+        ifpa_scores_of: list[tuple[int, pd.DataFrame]] | None = [] if series is None and country_id is None else None
         for target in targets:
             mark = time.perf_counter()
             scored = _target_scores(target, by_indicator, codes, series, as_of)
@@ -315,10 +315,8 @@ def compute(
                 continue
             written = store.add(scored)
             summary.scores += len(scored)
-            if country_levels is not None and target.rule.method == Method.IFPA:
-                mark = time.perf_counter()
-                country_levels.append(regional.country_ifpa_levels_of(scored, {target.indicator.pk}, regional_since))
-                timings["regional"] += time.perf_counter() - mark
+            if ifpa_scores_of is not None and target.rule.method == Method.IFPA:
+                ifpa_scores_of.append((target.indicator.pk, scored))
             if written.changed:
                 mark = time.perf_counter()
                 # Alerts depend on their series' scores only: a series whose scores did not change keeps its alerts.
@@ -333,8 +331,18 @@ def compute(
         timings["finish"] = round(time.perf_counter() - mark, 3)
         mark = time.perf_counter()
         ifpa_rules = {rule.pk for rule in rules if rule.method == Method.IFPA}
+        share_indicators = {indicator for rule, indicator, _, _ in affected if rule in ifpa_rules}
+        country_levels = (
+            [
+                regional.country_ifpa_levels_of(scored, {indicator}, regional_since)
+                for indicator, scored in ifpa_scores_of
+                if indicator in share_indicators
+            ]
+            if ifpa_scores_of
+            else None
+        )
         regional_ids = regional.regional_compute(
-            indicator_ids={indicator for rule, indicator, _, _ in affected if rule in ifpa_rules},
+            indicator_ids=share_indicators,
             cereal=changed_indicator_ids is None
             or bool(changed_indicator_ids & {codes.get(code) for code in regional.CEREAL_CODES}),
             since=regional_since,
@@ -342,7 +350,7 @@ def compute(
             country_levels=regional.country_levels_merged(country_levels) if country_levels else None,
             scored_pairs={(target.rule.pk, target.indicator.pk) for target in targets},
         )
-        timings["regional"] += time.perf_counter() - mark
+        timings["regional"] = time.perf_counter() - mark
         for phase in ("methods", "scores_compare", "scores_copy", "alerts", "regional"):
             timings[phase] = round(timings[phase], 3)
         notify_ids = sorted({*notify_ids, *(_raised_to_notify(now) if summary.alerts_raised else [])})
