@@ -142,32 +142,45 @@ def _fixed_payload(values: np.ndarray, present: np.ndarray, dtype: str) -> tuple
     return encoded.view(np.uint8).reshape(len(encoded), width), lengths
 
 
-def _text_elements(codes: np.ndarray, uniques: np.ndarray) -> tuple[bytes, np.ndarray, np.ndarray]:
-    """Texts (a few distinct ones: periods, classes, reasons; given as codes into `uniques`, -1 for NULL)
-    as array elements, each distinct text encoded once and the elements joined by bytes.join."""
+def _text_payloads(
+    codes: np.ndarray, elements: np.ndarray, starts: np.ndarray, cache: dict
+) -> tuple[list[bytes], np.ndarray]:
+    """Each series' text elements (a few distinct texts: periods, classes, reasons; given as codes into
+    `elements`, each distinct text encoded once, the last one NULL): the bytes of a sequence of codes are
+    joined once and kept in `cache` (the market series of a state report the same months), and whether
+    each series has a NULL."""
+    payloads = []
+    for begin, end in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+        series_codes = codes[begin:end]
+        key = series_codes.tobytes()
+        if (payload := cache.get(key)) is None:
+            payload = cache[key] = b"".join(elements[series_codes].tolist())
+        payloads.append(payload)
+    return payloads, np.logical_or.reduceat(codes < 0, starts[:-1])
+
+
+def _text_table(uniques) -> np.ndarray:
+    """Distinct texts as array elements (length, then UTF-8), and NULL last (code -1)."""
     encoded = [struct.pack(">i", len(text)) + text for text in (str(value).encode() for value in uniques)]
-    elements = np.array([*encoded, NULL_FIELD], dtype=object)  # the last: NULL (code -1)
-    sizes = np.array([len(element) for element in elements], dtype=np.int64)
-    return b"".join(elements[codes].tolist()), sizes[codes], codes < 0
+    return np.array([*encoded, NULL_FIELD], dtype=object)
 
 
 def _list_columns(rows: SeriesRows) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
     """Each list column in series order, ready to be encoded a slice at a time: (element type, values or
-    text codes, the distinct texts)."""
+    text codes, the distinct texts as array elements)."""
     columns = []
     for _name, column, element_type in LIST_COLUMNS:
         if element_type == "text":
             codes, uniques = rows.codes(column)
-            columns.append((element_type, codes[rows.order], np.asarray(uniques, dtype=object)))
+            columns.append((element_type, codes[rows.order], _text_table(uniques)))
         else:
             columns.append((element_type, rows.column(column), None))
     return columns
 
 
-def _list_elements(element_type: str, values: np.ndarray, uniques) -> tuple[bytes, np.ndarray, np.ndarray]:
-    """(all elements' bytes, each element's size, NULL mask) of a slice of one list column."""
-    if element_type == "text":
-        return _text_elements(values, uniques)
+def _list_elements(element_type: str, values: np.ndarray) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """(all elements' bytes, each element's size, NULL mask) of a slice of a list column of numbers or
+    dates."""
     if element_type == "date":
         days = values.astype("datetime64[D]").astype(np.int64) - POSTGRES_EPOCH_DAYS
         payload, lengths = _fixed_payload(days, ~pd.isna(values), ">i4")
@@ -196,9 +209,11 @@ def copy_chunks(
 ) -> Iterator[bytes]:
     """The binary COPY for `WRITE_COLUMNS`, a chunk of series at a time: PostgreSQL stores one chunk while
     the next is encoded (a full recompute sends the lists of 2.4 million periods). The scalar fields per
-    series in Python (thousands of rows), the list elements with numpy (millions)."""
+    series in Python (thousands of rows), the list elements with numpy (millions) or, for texts, a
+    series' sequence at a time."""
     yield BINARY_HEADER
     columns = _list_columns(rows)
+    caches: list[dict] = [{} for _column in columns]  # per text column: the bytes of each sequence of codes
     stamp = struct.pack(">iq", 8, (computed_at - POSTGRES_EPOCH) // MICROSECOND)
     field_count = struct.pack(">h", len(WRITE_COLUMNS))
     first = rows.first_rows
@@ -210,11 +225,15 @@ def copy_chunks(
         element_last = element_first + int(starts[-1])
         counts = np.diff(starts)
         lists = []
-        for element_type, values, uniques in columns:
-            flat, sizes, nulls = _list_elements(element_type, values[element_first:element_last], uniques)
-            ends = np.r_[0, np.cumsum(sizes)][starts]
-            has_null = np.logical_or.reduceat(nulls, starts[:-1])
-            lists.append((flat, ends, has_null, ELEMENT_OIDS[element_type]))
+        for (element_type, values, elements), cache in zip(columns, caches, strict=True):
+            if element_type == "text":
+                payloads, has_null = _text_payloads(values[element_first:element_last], elements, starts, cache)
+            else:
+                flat, sizes, nulls = _list_elements(element_type, values[element_first:element_last])
+                ends = np.r_[0, np.cumsum(sizes)][starts].tolist()
+                payloads = [flat[begin:end] for begin, end in zip(ends[:-1], ends[1:], strict=True)]
+                has_null = np.logical_or.reduceat(nulls, starts[:-1])
+            lists.append((payloads, has_null.tolist(), ELEMENT_OIDS[element_type]))
         parts = []
         for local, position in enumerate(range(chunk_first, chunk_last)):
             rule_id, method, indicator_id, country_id, region_id, market_id, place_key = scalars[position]
@@ -232,10 +251,10 @@ def copy_chunks(
                 stamp,
             ]
             count = int(counts[local])
-            for flat, ends, has_null, oid in lists:
-                begin, end = int(ends[local]), int(ends[local + 1])
-                parts.append(struct.pack(">iiiiii", 20 + end - begin, 1, int(has_null[local]), oid, count, 1))
-                parts.append(flat[begin:end])
+            for payloads, has_null, oid in lists:
+                payload = payloads[local]
+                parts.append(struct.pack(">iiiiii", 20 + len(payload), 1, has_null[local], oid, count, 1))
+                parts.append(payload)
         yield b"".join(parts)
     yield BINARY_TRAILER
 
