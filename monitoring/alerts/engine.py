@@ -1,11 +1,14 @@
 """The alert engine: approved observations in, scores, alerts, series states and regional alerts out.
 
-One run: load the approved observations the active rules read (one query, COPY on PostgreSQL), run each
-rule's method over all its series at once (pandas/numpy, `methods/`), then converge the tables on their
-natural keys in one transaction: scores are upserted (a row is rewritten only when it changed) and the
-ones that no longer exist are deleted; alerts follow their lifecycle (raised, escalated, de-escalated,
-resolved when a later period is normal); the regional rules read the scores back. A second run with the
-same data changes nothing, which is what makes the Celery tasks safe to redeliver.
+One run: load the approved observations the active rules read (one query, COPY on PostgreSQL), then, in
+one transaction, run each rule's method over all its series at once (pandas/numpy, `methods/`) and
+converge the tables on their natural keys, rule by rule: a series' scores are rewritten only when they
+changed and the series that no longer exist are deleted; alerts follow their lifecycle (raised,
+escalated, de-escalated, resolved when a later period is normal); last, the regional rules. A second run
+with the same data changes nothing, which is what makes the Celery tasks safe to redeliver.
+
+A rule's writes are queued (`writes.QueuedWrites`) as soon as its series are scored: PostgreSQL stores
+them while the next rule's method runs.
 """
 
 import io
@@ -305,7 +308,7 @@ def compute(
         now = timezone.now()
         notify_ids: list[int] = []
         # On a full run FAO's share rule reads the run's IFPA scores from memory.
-        regional_since = max(filter(None, [since, regional_since]), default=None)
+        share_since = max(filter(None, [since, regional_since]), default=None)
         ifpa_scores_of: list[tuple[int, pd.DataFrame]] | None = [] if series is None and country_id is None else None
         for target in targets:
             mark = time.perf_counter()
@@ -334,7 +337,7 @@ def compute(
         share_indicators = {indicator for rule, indicator, _, _ in affected if rule in ifpa_rules}
         country_levels = (
             [
-                regional.country_ifpa_levels_of(scored, {indicator}, regional_since)
+                regional.country_ifpa_levels_of(scored, {indicator}, share_since)
                 for indicator, scored in ifpa_scores_of
                 if indicator in share_indicators
             ]
@@ -345,7 +348,7 @@ def compute(
             indicator_ids=share_indicators,
             cereal=changed_indicator_ids is None
             or bool(changed_indicator_ids & {codes.get(code) for code in regional.CEREAL_CODES}),
-            since=regional_since,
+            since=share_since,
             summary=summary,
             country_levels=regional.country_levels_merged(country_levels) if country_levels else None,
             scored_pairs={(target.rule.pk, target.indicator.pk) for target in targets},
@@ -479,7 +482,7 @@ COPY_TYPES = {
 }  # fmt: skip
 
 
-def _series_delete(cursor, model, keys_table: str = "tmp_alert_series") -> None:
+def _series_delete(cursor, model, keys_table: str) -> None:
     """Delete the rows of `model` (a table keyed by series) whose series are in `keys_table`."""
     table = model._meta.db_table
     cursor.execute(
@@ -489,7 +492,7 @@ def _series_delete(cursor, model, keys_table: str = "tmp_alert_series") -> None:
     )
 
 
-def _series_table(writes: QueuedWrites, keys: list[tuple], name: str = "tmp_alert_series") -> None:
+def _series_table(writes: QueuedWrites, keys: list[tuple], name: str) -> None:
     """Queue a temporary table `name` holding the series keys `keys`."""
 
     def create(cursor) -> None:
@@ -630,8 +633,8 @@ def scores_store(scores: pd.DataFrame) -> int:
     keys = _series_keys(rows)
     payload = _series_payload(rows, _fingerprints(rows), timezone.now())
     with transaction.atomic(), QueuedWrites(COPY_TYPES) as writes:
-        _series_table(writes, keys)
-        writes.submit(lambda cursor: _series_delete(cursor, ScoreSeries))
+        _series_table(writes, keys, "tmp_replaced_series")
+        writes.submit(lambda cursor: _series_delete(cursor, ScoreSeries, "tmp_replaced_series"))
         _series_insert(writes, payload)
     return len(keys)
 

@@ -4,8 +4,8 @@ The differences from `config.celery_app`: a short Redis visibility timeout, so t
 worker killed with SIGKILL is redelivered within seconds instead of the default hour (production sets
 the timeout above the longest task's time limit; see the report for the setting proposed); and, with
 TEST_PAUSE_BEFORE_ALERTS set, a full recompute that logs "paused before the alerts" and waits that many
-seconds once its scores are written, inside its transaction, so that the test kills it at a known point
-(the engine alone takes well under a second on the test's data).
+seconds before its first rule's alerts (that rule's scores already queued), inside its transaction, so
+that the test kills it at a known point (the engine alone takes well under a second on the test's data).
 """
 
 import logging

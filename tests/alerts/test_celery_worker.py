@@ -200,9 +200,9 @@ def test_approval_is_recomputed_by_a_real_worker_and_a_killed_full_recompute_con
             for code in ("PRICE_BREAD", "PRICE_POTATOES"):
                 write_monthly(indicator=Indicator.objects.get(code=code), country=kg, market=other,
                               values=spiky_prices(seed=number), start_year=2011)  # fmt: skip
-        # when a full recompute is killed (SIGKILL) while it runs, its scores written and its alerts not yet
-        # (a worker that pauses there, so that the kill lands inside the run's transaction), and a new worker
-        # starts
+        # when a full recompute is killed (SIGKILL) while it runs, its first rule's scores queued and its
+        # alerts not yet (a worker that pauses there, so that the kill lands inside the run's transaction), and
+        # a new worker starts
         from monitoring.alerts.tasks import recompute_all
 
         series_before = ScoreSeries.objects.count()
