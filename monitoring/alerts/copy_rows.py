@@ -93,7 +93,9 @@ def copy_frame(frame: pd.DataFrame, columns: list[str], types: dict[str, str]) -
 
 def load_rows(cursor, table: str, frame: pd.DataFrame, columns: list[str], types: dict[str, str]) -> None:
     """Bulk-load `frame[columns]` into `table` (`types`: each column's PostgreSQL type): binary COPY on
-    PostgreSQL, executemany elsewhere. JSON columns take JSON text or Python values."""
+    PostgreSQL, executemany elsewhere. JSON columns take JSON text or Python values. It writes at once,
+    through the cursor's own COPY (not through Django's execute wrappers): while a `writes.QueuedWrites`
+    block has writes queued, use its `load`, which queues the rows behind them."""
     if frame.empty:
         return
     if connection.vendor != "postgresql":

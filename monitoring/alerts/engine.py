@@ -934,6 +934,8 @@ def _converge_alerts(
         merged["cleared"] = merged["last_normal"].notna() & (
             pd.to_datetime(start) < pd.to_datetime(merged["last_normal"])
         )
+    if len(existing) and len(merged):
+        merged = _with_current_status(merged)
 
     indicators, names = stored.indicators, stored.names
     events: list[AlertEvent] = []
@@ -1041,6 +1043,24 @@ def _converge_alerts(
         summary.alerts_resolved += len(ids)
     AlertEvent.objects.bulk_create(events, batch_size=2000)
     return sorted(set(notify))
+
+
+STATUS_READ_BATCH = 5_000  # ids per query (SQLite takes at most 32,766 parameters)
+
+
+def _with_current_status(merged: pd.DataFrame) -> pd.DataFrame:
+    """The stored alerts' status read again, locked until the run commits: the run read them early, and a
+    person may have acknowledged or resolved one since. So the run neither reverts that nor overwrites
+    it. An alert deleted meanwhile (by an administrator) is left out."""
+    stored = (merged["_merge"] != "left_only").to_numpy()
+    ids = merged.loc[stored, "id"].astype("int64").tolist()
+    current: dict[int, str] = {}
+    for first in range(0, len(ids), STATUS_READ_BATCH):
+        batch = ids[first : first + STATUS_READ_BATCH]
+        current.update(Alert.objects.select_for_update().filter(pk__in=batch).values_list("pk", "status"))
+    merged = merged.copy()
+    merged.loc[stored, "status"] = merged.loc[stored, "id"].astype("int64").map(current)
+    return merged[~stored | merged["status"].notna().to_numpy()]
 
 
 ALERT_INSERT_COLUMNS = [

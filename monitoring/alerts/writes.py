@@ -11,10 +11,14 @@ The rules that keep this safe:
   wrapper), so a read sees every write queued before it. Nothing else may use the connection meanwhile.
 - A failed write is raised in the engine's thread at its next query or at the end of the block, and the
   writes queued after it are skipped; the transaction around the block then rolls back.
+- When the engine fails (or is interrupted: Celery's soft time limit) the queued writes are skipped, the
+  one in flight is cancelled, and the block ends only once the thread has stopped, so that nothing is
+  written after the rollback.
 - Elsewhere than PostgreSQL (SQLite) each write runs at once, in the engine's thread.
 """
 
 import contextlib
+import logging
 import queue
 import threading
 import time
@@ -24,6 +28,8 @@ import pandas as pd
 from django.db import connection
 
 from monitoring.alerts.copy_rows import copy_frame, load_rows
+
+logger = logging.getLogger(__name__)
 
 
 class QueuedWrites:
@@ -37,15 +43,19 @@ class QueuedWrites:
         self.waited = 0.0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._error: BaseException | None = None
+        self._abandoned = False  # the engine failed: the thread skips what is queued
+        self._busy = False  # the thread is running a write
         self._pending = False
         self._thread: threading.Thread | None = None
+        self._connection = None
         self._wrapper = None
 
     def __enter__(self) -> "QueuedWrites":
         if self.threaded:
             connection.ensure_connection()
+            self._connection = connection.connection
             self._thread = threading.Thread(
-                target=self._work, args=(connection.connection,), name="alert-engine-writes", daemon=True
+                target=self._work, args=(self._connection,), name="alert-engine-writes", daemon=True
             )
             self._thread.start()
             self._wrapper = connection.execute_wrapper(self._before_query)
@@ -56,12 +66,15 @@ class QueuedWrites:
         if not self.threaded:
             return
         self._wrapper.__exit__(exc_type, exc, traceback)
-        started = time.perf_counter()
-        self._queue.put(("stop", None))
-        self._thread.join()
-        self.waited += time.perf_counter() - started
+        if exc_type is not None:
+            self._abandon()
+        interrupt = self._stop()
+        if interrupt is not None:
+            raise interrupt
         if exc_type is None:
             self._raise_failure()
+        elif self._error is not None:  # the engine's own error is raised; say that a write failed too
+            logger.warning("a queued write of the failed run failed too: %s", self._error)
 
     # ------------------------------------------------------------------------------------ queueing
 
@@ -80,8 +93,12 @@ class QueuedWrites:
         if not self.threaded:
             raise RuntimeError("binary COPY is PostgreSQL's")
         self._put("copy", statement)
-        for chunk in chunks:
-            self._put("data", chunk)
+        try:
+            for chunk in chunks:
+                self._put("data", chunk)
+        except BaseException:
+            self._put("copy_abort", None)  # the COPY must not stay open (it holds the connection)
+            raise
         self._put("copy_end", None)
 
     def load(self, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
@@ -118,6 +135,28 @@ class QueuedWrites:
         self._pending = True
         self._queue.put((kind, item))
 
+    def _abandon(self) -> None:
+        """The engine failed: the thread skips the queued writes, and the one in flight is cancelled."""
+        self._abandoned = True
+        if self._busy:
+            with contextlib.suppress(Exception):  # nothing to cancel any more
+                self._connection.cancel_safe()
+
+    def _stop(self) -> BaseException | None:
+        """Stop the thread and wait for it, whatever interrupts the wait (a soft time limit, a signal): it
+        must not write on once the transaction is rolled back. Returns the interrupt, to raise it then."""
+        started = time.perf_counter()
+        self._queue.put(("stop", None))
+        interrupt = None
+        while self._thread.is_alive():
+            try:
+                self._thread.join()
+            except BaseException as error:  # kept and raised once the thread has stopped
+                interrupt = interrupt or error
+                self._abandon()
+        self.waited += time.perf_counter() - started
+        return interrupt
+
     def _before_query(self, execute, sql, params, many, context):
         self.flush()
         return execute(sql, params, many, context)
@@ -131,13 +170,17 @@ class QueuedWrites:
             if kind == "flush":
                 item.set()
                 continue
-            if kind == "stop" or self._error is not None:
+            if kind in ("stop", "copy_abort") or self._error is not None or self._abandoned:
                 if copying is not None:  # the engine stopped in the middle of a COPY: abort it
-                    self._abort(copying, RuntimeError("the alert engine stopped before the end of its data"))
+                    stopped = RuntimeError("the alert engine stopped before the end of a COPY's data")
+                    self._abort(copying, stopped)
                     copying = None
+                    if self._error is None and not self._abandoned:
+                        self._error = stopped
                 if kind == "stop":
                     break
                 continue  # after a failure the rest is skipped (the transaction is rolled back)
+            self._busy = True
             try:
                 if kind == "call":
                     item(cursor)
@@ -156,6 +199,8 @@ class QueuedWrites:
                 if copying is not None:
                     self._abort(copying, error)
                     copying = None
+            finally:
+                self._busy = False
         cursor.close()
 
     @staticmethod

@@ -144,6 +144,36 @@ def test_a_later_normal_period_resolves_the_alert_and_a_revision_escalates(refer
 
 
 @pytest.mark.django_db
+def test_an_acknowledgement_made_during_a_run_is_not_reverted_by_it(reference, default_rules, monkeypatch):
+    # given open alerts of a price spike, and a revision that changes the series' scores
+    from monitoring.alerts import engine
+
+    market = MarketFactory(country=reference.kg, code="osh", name="Osh")
+    observations = write_monthly(indicator=reference.indicators["PRICE_BREAD"], country=reference.kg,
+                                 market=market, values=spiky_prices(), start_year=2011)  # fmt: skip
+    alerts_compute(as_of=AS_OF, notify=False)
+    alert = Alert.objects.filter(method="alps", status=Alert.Status.OPEN).order_by("period").first()
+    last = observations[-1]
+    last.value = last.value + 40
+    last.save(update_fields=["value"])
+
+    # when a person acknowledges the alert while the recompute runs, after it read the stored alerts
+    read = engine._StoredAlerts._read
+
+    def read_then_acknowledge(stored):
+        read(stored)
+        Alert.objects.filter(pk=alert.pk).update(status=Alert.Status.ACKNOWLEDGED, acknowledgement_note="seen")
+
+    monkeypatch.setattr(engine._StoredAlerts, "_read", read_then_acknowledge)
+    alerts_compute(series=[(reference.kg.pk, last.indicator_id, last.place_key)], as_of=AS_OF, notify=False)
+
+    # then the run updated the alert's score but kept the person's acknowledgement
+    updated = Alert.objects.get(pk=alert.pk)
+    assert updated.score != alert.score
+    assert (updated.status, updated.acknowledgement_note) == (Alert.Status.ACKNOWLEDGED, "seen")
+
+
+@pytest.mark.django_db
 def test_withdrawn_values_remove_the_series_scores_and_resolve_its_alerts(reference, default_rules):
     # given a scored series with open alerts
     market = MarketFactory(country=reference.kg, code="osh", name="Osh")

@@ -2,6 +2,10 @@
 goes on. What the engine relies on: the writes happen in order, a read sees every write queued before it,
 and a failed write fails the run, with nothing of it left."""
 
+import signal
+import threading
+import time
+
 import pandas as pd
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -18,6 +22,7 @@ TYPES = {"position": "int8", "label": "varchar"}
 @pytest.fixture
 def table():
     with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS test_queued")  # left by an interrupted test run
         cursor.execute("CREATE TABLE test_queued (position bigint PRIMARY KEY, label varchar(20) NOT NULL)")
     yield "test_queued"
     with connection.cursor() as cursor:
@@ -76,4 +81,54 @@ def test_an_engine_failure_in_the_middle_of_a_copy_rolls_the_copy_back(table):
         writes.copy(f"COPY {table} (position, label) FROM STDIN (FORMAT BINARY)", chunks_then_failure())
 
     # then the engine's own error is raised, the COPY was aborted and nothing is stored
+    assert _count(table) == 0
+
+
+def test_a_run_interrupted_while_it_waits_for_its_writes_writes_nothing_after(table):
+    # given a run whose queued writes are still running when Celery's soft time limit strikes (a signal
+    # while the run waits for them at its end)
+    require_service(connection.vendor == "postgresql", "the writing thread is PostgreSQL's (set DATABASE_URL)")
+
+    class SoftTimeLimit(Exception):
+        pass
+
+    def strike(_signal, _frame):
+        raise SoftTimeLimit
+
+    previous = signal.signal(signal.SIGALRM, strike)
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    try:
+        with pytest.raises(SoftTimeLimit), transaction.atomic(), QueuedWrites(TYPES) as writes:
+            writes.submit(lambda cursor: cursor.execute(f"INSERT INTO {table} VALUES (1, 'in the run')"))
+            writes.submit(lambda cursor: cursor.execute("SELECT pg_sleep(2)"))
+            writes.submit(lambda cursor: cursor.execute(f"INSERT INTO {table} VALUES (2, 'after it')"))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+    # then the interrupt reached the run only once its writing thread had stopped (the write in flight
+    # cancelled, the rest skipped), and nothing of the run is stored, then or later
+    assert not [thread for thread in threading.enumerate() if thread.name == "alert-engine-writes"]
+    time.sleep(0.5)
+    assert _count(table) == 0
+
+
+def test_a_copy_whose_data_failed_is_ended_not_left_open(table):
+    # given a COPY whose data fails to be made, the failure caught inside the run
+    require_service(connection.vendor == "postgresql", "binary COPY is PostgreSQL's (set DATABASE_URL)")
+
+    def failing_chunks():
+        yield from list(copy_frame(_rows(0, 10), ["position", "label"], TYPES))[:1]  # the header only
+        raise ValueError("the engine failed")
+
+    stopped = "stopped before the end of a COPY"
+    with pytest.raises(RuntimeError, match=stopped), transaction.atomic(), QueuedWrites(TYPES) as writes:
+        with pytest.raises(ValueError):
+            writes.copy(f"COPY {table} (position, label) FROM STDIN (FORMAT BINARY)", failing_chunks())
+
+        # when the run goes on and waits for its writes, then it learns that the COPY was ended (an open
+        # COPY would hold the connection, and the run's next query would wait for ever), and so does the
+        # end of the run
+        with pytest.raises(RuntimeError, match=stopped):
+            writes.flush()
     assert _count(table) == 0
