@@ -3,7 +3,8 @@
 A full recompute stores 2.4 million periods and 89,000 alerts. PostgreSQL spends seconds storing them
 (parsing, compressing, indexing), and the engine spent those seconds waiting, then seconds more building
 the alerts with the server idle. With the writes queued, the two overlap: the machine has two cores, one
-for the engine's Python and one for the server.
+for the engine's Python and one for the server (sharing them slows the engine's own work somewhat, less
+than the waiting it saves).
 
 The rules that keep this safe:
 - The writes run in the order they were queued, on the run's own connection and transaction.
@@ -33,9 +34,9 @@ logger = logging.getLogger(__name__)
 
 
 class QueuedWrites:
-    """`with QueuedWrites() as writes:` queue writes with `submit` (a function of a cursor), `copy` (COPY data
-    in chunks) and `load` (a DataFrame's rows); `flush()` waits for them. `waited`: the seconds the engine
-    spent waiting."""
+    """`with QueuedWrites(copy_types) as writes:` queue writes with `submit` (a function of a cursor), `copy`
+    (COPY data in chunks) and `load` (a DataFrame's rows; `copy_types`: the PostgreSQL type of each column
+    it may load); `flush()` waits for them. `waited`: the seconds the engine spent waiting."""
 
     def __init__(self, copy_types: dict[str, str]):
         self.copy_types = copy_types
