@@ -1,5 +1,5 @@
-"""Bulk-loading a DataFrame's rows: PostgreSQL's binary COPY, built a column at a time; executemany on
-other databases (SQLite).
+"""Bulk-loading a DataFrame's rows: PostgreSQL's binary COPY, built a column at a time (`copy_frame`);
+executemany on other databases (SQLite: `insert_rows`).
 
 Most columns the engine bulk-loads hold a few distinct values among tens of thousands of rows (rules,
 indicators, places, periods, statuses, one time stamp): each distinct value is encoded once and the rows
@@ -18,7 +18,6 @@ from itertools import chain, repeat
 import numpy as np
 import pandas as pd
 from django.db import connection
-from psycopg.copy import QueuedLibpqWriter
 
 from monitoring.alerts.series_rows import (
     BINARY_HEADER,
@@ -91,23 +90,13 @@ def copy_frame(frame: pd.DataFrame, columns: list[str], types: dict[str, str]) -
     yield BINARY_TRAILER
 
 
-def load_rows(cursor, table: str, frame: pd.DataFrame, columns: list[str], types: dict[str, str]) -> None:
-    """Bulk-load `frame[columns]` into `table` (`types`: each column's PostgreSQL type): binary COPY on
-    PostgreSQL, executemany elsewhere. JSON columns take JSON text or Python values. It writes at once,
-    through the cursor's own COPY (not through Django's execute wrappers): while a `writes.QueuedWrites`
-    block has writes queued, use its `load`, which queues the rows behind them."""
-    if frame.empty:
-        return
-    if connection.vendor != "postgresql":
-        rows = zip(*(_python_values(frame[column], types[column]) for column in columns), strict=True)
-        placeholders = ", ".join(["%s"] * len(columns))
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows))
-        return
-    raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-    with raw.copy(statement, writer=QueuedLibpqWriter(raw)) as copy:  # rows encoded while others are stored
-        for chunk in copy_frame(frame, columns, types):
-            copy.write(chunk)
+def insert_rows(cursor, table: str, frame: pd.DataFrame, columns: list[str], types: dict[str, str]) -> None:
+    """Insert `frame[columns]` into `table` with executemany, the values as SQLite stores them (`types`: each
+    column's PostgreSQL type, as `copy_frame` takes it). On PostgreSQL rows go through `copy_frame`
+    (`writes.QueuedWrites.load`)."""
+    rows = zip(*(_python_values(frame[column], types[column]) for column in columns), strict=True)
+    placeholders = ", ".join(["%s"] * len(columns))
+    cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows))
 
 
 def _python_values(values: pd.Series, pg_type: str) -> list:

@@ -482,28 +482,31 @@ COPY_TYPES = {
 }  # fmt: skip
 
 
-def _series_delete(cursor, model, keys_table: str) -> None:
-    """Delete the rows of `model` (a table keyed by series) whose series are in `keys_table`."""
+def _series_delete(cursor, model) -> None:
+    """Delete the rows of `model` (a table keyed by series) whose series are in `tmp_replaced_series`."""
     table = model._meta.db_table
     cursor.execute(
-        f"DELETE FROM {table} WHERE id IN (SELECT s.id FROM {table} s JOIN {keys_table} t "
+        f"DELETE FROM {table} WHERE id IN (SELECT s.id FROM {table} s JOIN tmp_replaced_series t "
         "ON s.rule_id = t.rule_id AND s.indicator_id = t.indicator_id AND s.country_id = t.country_id "
         "AND s.place_key = t.place_key)"
     )
 
 
-def _series_table(writes: QueuedWrites, keys: list[tuple], name: str) -> None:
-    """Queue a temporary table `name` holding the series keys `keys`."""
+def _series_remove(writes: QueuedWrites, keys: list[tuple], *models) -> None:
+    """Queue deleting the rows of `models` (tables keyed by series) of the series `keys`, through a
+    temporary table of the keys."""
 
     def create(cursor) -> None:
-        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute("DROP TABLE IF EXISTS tmp_replaced_series")
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {name} (rule_id bigint, indicator_id bigint, country_id bigint, "
+            "CREATE TEMPORARY TABLE tmp_replaced_series (rule_id bigint, indicator_id bigint, country_id bigint, "
             "place_key varchar(80))"
         )
 
     writes.submit(create)
-    writes.load(name, pd.DataFrame(keys, columns=SERIES), SERIES)
+    writes.load("tmp_replaced_series", pd.DataFrame(keys, columns=SERIES), SERIES)
+    for model in models:
+        writes.submit(lambda cursor, model=model: _series_delete(cursor, model))
 
 
 @dataclass
@@ -576,8 +579,7 @@ class _SeriesStore:
             scored = scored[changes[codes]]  # the changed series' rows
         replaced = [key for key in changed if key in self.existing]
         if replaced:
-            _series_table(self.writes, replaced, "tmp_replaced_series")
-            self.writes.submit(lambda cursor: _series_delete(cursor, ScoreSeries, "tmp_replaced_series"))
+            _series_remove(self.writes, replaced, ScoreSeries)
         _series_insert(self.writes, _series_payload(rows, fingerprints, self.now))
         self.latest.append(_series_latest(rows))
         self.changed += changed
@@ -590,9 +592,7 @@ class _SeriesStore:
         summary.series = self.series_count
         removed = sorted((self.existing.keys() | self.states) - self.keys)
         if removed:
-            _series_table(self.writes, removed, "tmp_replaced_series")
-            self.writes.submit(lambda cursor: _series_delete(cursor, ScoreSeries, "tmp_replaced_series"))
-            self.writes.submit(lambda cursor: _series_delete(cursor, SeriesState, "tmp_replaced_series"))
+            _series_remove(self.writes, removed, ScoreSeries, SeriesState)
         if self.latest:
             _write_states(self.writes, pd.concat(self.latest, ignore_index=True), self.now)
         return removed
@@ -633,8 +633,7 @@ def scores_store(scores: pd.DataFrame) -> int:
     keys = _series_keys(rows)
     payload = _series_payload(rows, _fingerprints(rows), timezone.now())
     with transaction.atomic(), QueuedWrites(COPY_TYPES) as writes:
-        _series_table(writes, keys, "tmp_replaced_series")
-        writes.submit(lambda cursor: _series_delete(cursor, ScoreSeries, "tmp_replaced_series"))
+        _series_remove(writes, keys, ScoreSeries)
         _series_insert(writes, payload)
     return len(keys)
 
@@ -942,7 +941,7 @@ def _converge_alerts(
     notify: list[int] = []
 
     # New alerts: raised now (and resolved at once when a later period is already normal). Bulk-loaded
-    # (COPY on PostgreSQL) with their events written by one INSERT ... SELECT keyed on this run's stamp.
+    # (COPY on PostgreSQL) with their events written by INSERT ... SELECT, keyed on this run's stamp.
     new = merged[merged["_merge"] == "left_only"] if len(merged) else merged
     if len(new):
         summary.alerts_raised += len(new)

@@ -87,16 +87,6 @@ class SeriesRows:
             factorized=self.factorized,
         )
 
-    def frame(self) -> pd.DataFrame:
-        """The rows of these series with `series_code` (0, 1, ... in series order): the frame itself when
-        it holds no other rows (a first run), else a copy of those rows."""
-        codes = np.repeat(np.arange(self.series_count), np.diff(self.starts))
-        if len(self.order) == len(self.scores):
-            frame = self.scores
-            frame["series_code"] = codes[np.argsort(self.order)]
-            return frame
-        return self.scores.iloc[self.order].assign(series_code=codes)
-
 
 def series_rows(scores: pd.DataFrame) -> SeriesRows:
     """Order score rows by series (codes and dates, not strings: a few hundred milliseconds for millions

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 from django.db import connection
 
-from monitoring.alerts.copy_rows import copy_frame, load_rows
+from monitoring.alerts.copy_rows import copy_frame, insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class QueuedWrites:
             self.copy(statement, copy_frame(frame, columns, self.copy_types))
             return
         with connection.cursor() as cursor:
-            load_rows(cursor, table, frame, columns, self.copy_types)
+            insert_rows(cursor, table, frame, columns, self.copy_types)
 
     def flush(self) -> None:
         """Wait until every queued write is done; raise the first that failed."""

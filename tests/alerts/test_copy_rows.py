@@ -1,5 +1,6 @@
-"""The engine bulk-loads alerts and its temporary tables as binary COPY on PostgreSQL (`copy_rows`), and
-with executemany on SQLite: every type it writes must come back as it went in, missing values as NULL."""
+"""The engine bulk-loads alerts and its temporary tables (`QueuedWrites.load`) as binary COPY on PostgreSQL
+(`copy_rows.copy_frame`), and with executemany on SQLite: every type it writes must come back as it went
+in, missing values as NULL."""
 
 import json
 from datetime import UTC, date, datetime
@@ -10,8 +11,8 @@ import pytest
 from django.db import connection
 
 from monitoring.alerts import copy_rows
-from monitoring.alerts.copy_rows import load_rows
 from monitoring.alerts.engine import COPY_TYPES
+from monitoring.alerts.writes import QueuedWrites
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +47,8 @@ def test_every_column_type_reads_back_as_written(monkeypatch):
             f"place_key varchar(80), inputs {vendor_json}, period_start date, raised_at {vendor_stamp}, "
             f"resolved_at {vendor_stamp})"
         )
-        load_rows(cursor, "tmp_loaded", rows, columns, COPY_TYPES)
+        with QueuedWrites(COPY_TYPES) as writes:
+            writes.load("tmp_loaded", rows, columns)
         cursor.execute(f"SELECT {', '.join(columns)} FROM tmp_loaded")
         loaded = cursor.fetchall()
         cursor.execute("DROP TABLE tmp_loaded")

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from django.db import connection
 
-from monitoring.alerts.copy_rows import load_rows
 from monitoring.alerts.engine import COPY_TYPES
 from monitoring.alerts.models import Alert, AlertEvent, Score, ScoreSeries, SeriesState
 from monitoring.alerts.services import alerts_compute
+from monitoring.alerts.writes import QueuedWrites
 from monitoring.models import Observation
 from tests.alerts.conftest import write_monthly
 from tests.factories import MarketFactory
@@ -303,7 +303,8 @@ def test_an_id_column_with_a_missing_value_is_written_as_integers():
     # when it is bulk-loaded into an integer column (COPY on PostgreSQL, executemany elsewhere)
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY TABLE tmp_loaded (market_id bigint, place_key varchar(80))")
-        load_rows(cursor, "tmp_loaded", rows, ["market_id", "place_key"], COPY_TYPES)
+        with QueuedWrites(COPY_TYPES) as writes:
+            writes.load("tmp_loaded", rows, ["market_id", "place_key"])
         cursor.execute("SELECT market_id, place_key FROM tmp_loaded")
         loaded = cursor.fetchall()
         cursor.execute("DROP TABLE tmp_loaded")
