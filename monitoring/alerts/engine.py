@@ -1,7 +1,8 @@
 """The alert engine: approved observations in, scores, alerts, series states and regional alerts out.
 
-One run: load the approved observations the active rules read (one query, COPY on PostgreSQL), then, in
-one transaction, run each rule's method over all its series at once (pandas/numpy, `methods/`) and
+One run: read the approved observations the active rules read (on PostgreSQL a full run reads an
+indicator at a time, in a thread, while the methods score the ones read before: `reads`), and, in one
+transaction, run each rule's method over all its series at once (pandas/numpy, `methods/`) and
 converge the tables on their natural keys, rule by rule: a series' scores are rewritten only when they
 changed and the series that no longer exist are deleted; alerts follow their lifecycle (raised,
 escalated, de-escalated, resolved when a later period is normal); last, the regional rules. A second run
@@ -11,7 +12,6 @@ A rule's writes are queued (`writes.QueuedWrites`) as soon as its series are sco
 them while the next rule's method runs.
 """
 
-import io
 import json
 import logging
 import math
@@ -35,6 +35,7 @@ from monitoring.alerts.methods.common import Insufficient
 from monitoring.alerts.methods.ifpa import ifpa_scores, real_prices
 from monitoring.alerts.methods.ratios import derive
 from monitoring.alerts.models import Alert, AlertEvent, AlertRule, Level, Method, ScoreSeries, SeriesState
+from monitoring.alerts.reads import ObservationReader, indicator_copy_frame
 from monitoring.alerts.series_rows import WRITE_COLUMNS as SERIES_WRITE_COLUMNS
 from monitoring.alerts.series_rows import SeriesRows, series_rows
 from monitoring.alerts.series_rows import copy_chunks as series_copy_chunks
@@ -92,8 +93,8 @@ class RuleTarget:
 
 
 def _observation_frame(queryset) -> pd.DataFrame:
-    """Approved observations as a DataFrame; on PostgreSQL through COPY, which is several times faster
-    than building a million Python tuples."""
+    """Approved observations as a DataFrame; on PostgreSQL through COPY, an indicator per row
+    (`reads.indicator_copy_frame`), several times faster than building a million Python tuples."""
     columns = [
         "indicator_id",
         "country_id",
@@ -111,20 +112,8 @@ def _observation_frame(queryset) -> pd.DataFrame:
     except EmptyResultSet:  # e.g. no active rule reads any indicator: nothing to load
         return _typed_frame(pd.DataFrame(columns=columns))
     if connection.vendor == "postgresql":
-        buffer = io.BytesIO()
         with connection.cursor() as cursor:
-            raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-            with raw.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
-                for block in copy:
-                    buffer.write(block)
-        buffer.seek(0)
-        frame = pd.read_csv(
-            buffer,
-            names=columns,
-            dtype={"place_key": str, "period": str, "flag": str},
-            keep_default_na=False,
-            na_values={"region_id": [""], "market_id": [""], "value": [""]},
-        )
+            frame = indicator_copy_frame(cursor.cursor if hasattr(cursor, "cursor") else cursor, sql, params)
     else:
         frame = pd.DataFrame.from_records(list(queryset), columns=columns)
     return _typed_frame(frame)
@@ -274,13 +263,14 @@ def compute(
             for country, place in sorted(keys):
                 condition |= Q(country_id=country, place_key=place) | Q(country_id=country, place_key="")
             place_filter &= condition
-    needed_codes = set().union(*(target.reads for target in targets)) if targets else set()
-    needed_ids = [codes[code] for code in needed_codes if code in codes]
-    mark = time.perf_counter()
-    observations = _observation_frame(Observation.objects.approved().filter(place_filter, indicator_id__in=needed_ids))
-    summary.observations = len(observations)
-    by_indicator = {int(pk): frame for pk, frame in observations.groupby("indicator_id", sort=False)}
-    timings["load"] = round(time.perf_counter() - mark, 3)
+    # The indicators to read, in the order the targets need them.
+    needed_ids = [
+        codes[code]
+        for target in targets
+        for code in [target.indicator.code, *sorted(target.reads - {target.indicator.code})]
+        if code in codes
+    ]
+    approved = Observation.objects.approved().filter(place_filter)
 
     # The scope whose old scores are replaced: each rule and indicator, in the places read.
     scope_rows = [
@@ -288,12 +278,17 @@ def compute(
         for target in targets
         for country, place in _scope_places(series, country_id, _rule_countries(target))
     ]
-    places = observations[["country_id", "place_key", "region_id", "market_id"]].drop_duplicates(KEYS)
     for phase in ("methods", "scores_compare", "scores_copy", "alerts"):
         timings[phase] = 0.0
 
     outermost = not connection.in_atomic_block
-    with transaction.atomic(), QueuedWrites(COPY_TYPES) as writes:
+    # A full run that is its own transaction reads in a thread, on a connection of its own (`reads`).
+    observations = ObservationReader(
+        lambda ids: _observation_frame(approved.filter(indicator_id__in=ids)),
+        needed_ids,
+        threaded=connection.vendor == "postgresql" and outermost and series is None,
+    )
+    with observations, transaction.atomic(), QueuedWrites(COPY_TYPES) as writes:
         if connection.vendor == "postgresql" and outermost:
             # Scores, states and alerts are derived, and every run converges on them again: the run need not
             # wait for its log to reach the disk. A crash in that instant loses this run only (the next one
@@ -303,7 +298,7 @@ def compute(
                 cursor.execute("SET LOCAL synchronous_commit = off")
         # Each rule's series and alerts are queued for storing as soon as they are scored: PostgreSQL stores
         # them while the next rule's method runs.
-        store = _SeriesStore(scope_rows, places, writes, timings)
+        store = _SeriesStore(scope_rows, writes, timings)
         stored_alerts = _StoredAlerts(scope_rows, since)
         now = timezone.now()
         notify_ids: list[int] = []
@@ -311,12 +306,14 @@ def compute(
         share_since = max(filter(None, [since, regional_since]), default=None)
         ifpa_scores_of: list[tuple[int, pd.DataFrame]] | None = [] if series is None and country_id is None else None
         for target in targets:
+            for code in target.reads:  # wait for the target's indicators (timed as "load", not "methods")
+                observations.get(codes.get(code))
             mark = time.perf_counter()
-            scored = _target_scores(target, by_indicator, codes, series, as_of)
+            scored = _target_scores(target, observations, codes, series, as_of)
             timings["methods"] += time.perf_counter() - mark
             if scored.empty:
                 continue
-            written = store.add(scored)
+            written = store.add(scored, observations.places(codes[code] for code in target.reads if code in codes))
             summary.scores += len(scored)
             if ifpa_scores_of is not None and target.rule.method == Method.IFPA:
                 ifpa_scores_of.append((target.indicator.pk, scored))
@@ -354,7 +351,9 @@ def compute(
             scored_pairs={(target.rule.pk, target.indicator.pk) for target in targets},
         )
         timings["regional"] = time.perf_counter() - mark
-        for phase in ("methods", "scores_compare", "scores_copy", "alerts", "regional"):
+        summary.observations = observations.count
+        timings["load"] = observations.waited
+        for phase in ("load", "methods", "scores_compare", "scores_copy", "alerts", "regional"):
             timings[phase] = round(timings[phase], 3)
         notify_ids = sorted({*notify_ids, *(_raised_to_notify(now) if summary.alerts_raised else [])})
         if notify and (notify_ids or regional_ids):
@@ -529,7 +528,7 @@ class _SeriesStore:
     a changed series has its row replaced, whole (the methods always read its whole history); a series that
     vanished (its values were withdrawn, the rule no longer applies) loses its row and state."""
 
-    def __init__(self, scope_rows: list, places: pd.DataFrame, writes: QueuedWrites, timings: dict):
+    def __init__(self, scope_rows: list, writes: QueuedWrites, timings: dict):
         scope = _scope_q(scope_rows)
         self.existing = {
             (rule_id, indicator_id, country_id, place_key): fingerprint
@@ -539,7 +538,7 @@ class _SeriesStore:
         }
         # A state without its series row (left from before series rows existed) goes with the vanished series.
         self.states = set(SeriesState.objects.filter(scope).values_list(*SERIES))
-        self.places, self.writes, self.timings = places, writes, timings
+        self.writes, self.timings = writes, timings
         self.now = timezone.now()
         self.keys: set[tuple] = set()
         self.series_count = 0
@@ -547,21 +546,26 @@ class _SeriesStore:
         self.scores_changed = 0
         self.latest: list[pd.DataFrame] = []
 
-    def add(self, scored: pd.DataFrame) -> WrittenSeries:
+    def add(self, scored: pd.DataFrame, places: pd.DataFrame) -> WrittenSeries:
         """Number, place and fingerprint the series of `scored` (in place: `series_code`, `region_id`,
-        `market_id`), and queue the writes of those that changed; returns them."""
+        `market_id`, `stale`; `places`: the region and market of each place the series' input names), and
+        queue the writes of those that changed; returns them."""
         mark = time.perf_counter()
         rows = series_rows(scored)
         codes = np.empty(len(scored), dtype=np.int64)
         codes[rows.order] = np.repeat(np.arange(rows.series_count), np.diff(rows.starts))
         # The region and market of each series' place (a derived series inherits them from its components).
-        places = rows.first_rows[KEYS].merge(self.places, on=KEYS, how="left")
+        places = rows.first_rows[KEYS].merge(places, on=KEYS, how="left")
         scored["region_id"] = places["region_id"].to_numpy()[codes]
         scored["market_id"] = places["market_id"].to_numpy()[codes]
         scored["series_code"] = codes + self.series_count
         first_rows = rows.first_rows.set_axis(np.arange(rows.series_count) + self.series_count)
         self.series_count += rows.series_count
         fingerprints = _fingerprints(rows)
+        # Whether each period went stale (for `_candidates`), from the codes of the reasons fingerprinted.
+        reason_codes, reasons = rows.codes("insufficient_reason")
+        stale_code = list(reasons).index(Insufficient.STALE) if Insufficient.STALE in reasons else -2  # -1: none
+        scored["stale"] = reason_codes == stale_code
         keys = _series_keys(rows)
         self.keys.update(keys)
         changes = np.array(
@@ -727,8 +731,9 @@ def _place_names() -> dict[tuple[int, str], tuple[str, str]]:
 
 def _candidates(scores: pd.DataFrame, existing: pd.DataFrame, since: date | None) -> pd.DataFrame:
     """Score rows that raise an alert: level >= 1 in a period that raises alerts (from `since` on), within
-    the rule's look-back of the series' latest observed period, or already an alert. Selected with numpy
-    on the whole frame (most of its millions of rows are not candidates), then copied once."""
+    the rule's look-back of the series' latest observed period (not stale), or already an alert. Selected
+    with numpy on the whole frame (most of its millions of rows are not candidates), then copied once.
+    `scores`: as `_SeriesStore.add` leaves them (`series_code`, `stale`)."""
     raises = scores["raises_alert"].astype(bool).to_numpy()
     period_start = scores["period_start"].to_numpy()
     mask = raises & (scores["level"].astype(float).to_numpy() >= 1)
@@ -736,7 +741,7 @@ def _candidates(scores: pd.DataFrame, existing: pd.DataFrame, since: date | None
         mask &= period_start >= np.datetime64(since)
     positions = np.flatnonzero(mask)
     codes = scores["series_code"].to_numpy()
-    observed = raises & (scores["insufficient_reason"] != Insufficient.STALE).to_numpy()
+    observed = raises & ~scores["stale"].to_numpy(dtype=bool)
     latest = pd.Series(period_start[observed]).groupby(codes[observed]).max()
     latest_start = latest.reindex(codes[positions]).to_numpy().astype("datetime64[M]")
     months_back = (latest_start - period_start[positions].astype("datetime64[M]")).astype(float)

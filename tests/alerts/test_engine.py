@@ -30,6 +30,19 @@ def spiky_prices(months: int = 120, spike_at: int = 115, seed: int = 1) -> list[
     return [round(float(p), 3) for p in prices]
 
 
+def bread_in_two_markets(reference) -> None:
+    """Ten years of approved bread prices in Osh and Naryn, each with a spike of its own."""
+    for seed, code in ((1, "osh"), (2, "naryn")):
+        market = MarketFactory(country=reference.kg, code=code, name=code.title())
+        write_monthly(
+            indicator=reference.indicators["PRICE_BREAD"],
+            country=reference.kg,
+            market=market,
+            values=spiky_prices(seed=seed),
+            start_year=2011,
+        )
+
+
 def alert_table() -> list[tuple]:
     return sorted(
         Alert.objects.values_list(
@@ -70,15 +83,7 @@ def test_full_recompute_scores_every_period_and_raises_alerts_for_the_spike(refe
 @pytest.mark.django_db
 def test_running_the_full_recompute_twice_gives_an_identical_alert_table(reference, default_rules):
     # given prices in two markets
-    for seed, code in ((1, "osh"), (2, "naryn")):
-        market = MarketFactory(country=reference.kg, code=code, name=code.title())
-        write_monthly(
-            indicator=reference.indicators["PRICE_BREAD"],
-            country=reference.kg,
-            market=market,
-            values=spiky_prices(seed=seed),
-            start_year=2011,
-        )
+    bread_in_two_markets(reference)
     alerts_compute(as_of=AS_OF, notify=False)
     first = alert_table()
     scores_first = sorted(Score.objects.values_list("rule_id", "place_key", "period", "score", "level"))
