@@ -37,6 +37,10 @@ WRITE_COLUMNS = [
     *(name for name, _column, _type in LIST_COLUMNS),
 ]
 STORED_DECIMALS = 10  # values and scores are stored rounded (arithmetic noise beyond is not information)
+# On PostgreSQL a missing value or score is stored as NaN and a missing level as this, never as NULL: every
+# element of a list then has the same width, and numpy writes a chunk's elements in one block (with NULLs,
+# five times as long). The score view reads them as NULL (migration 0014).
+MISSING_LEVEL = -1
 ELEMENT_OIDS = {"text": 25, "date": 1082, "float8": 701, "int2": 21}  # pg_type.oid
 POSTGRES_EPOCH_DAYS = 10957  # 2000-01-01, PostgreSQL's epoch, in days after 1970-01-01
 POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -174,13 +178,13 @@ def _list_elements(element_type: str, values: np.ndarray) -> tuple[bytes, np.nda
     if element_type == "date":
         days = values.astype("datetime64[D]").astype(np.int64) - POSTGRES_EPOCH_DAYS
         payload, lengths = _fixed_payload(days, ~pd.isna(values), ">i4")
-    elif element_type == "float8":
+    elif element_type == "float8":  # a missing number stays NaN (the view reads it as NULL)
         numbers = np.round(values.astype(float), STORED_DECIMALS)
-        payload, lengths = _fixed_payload(numbers, ~np.isnan(numbers), ">f8")
-    else:  # int2
+        payload, lengths = _fixed_payload(numbers, np.ones(len(numbers), dtype=bool), ">f8")
+    else:  # int2; a missing level is MISSING_LEVEL (the view reads it as NULL)
         numbers = values.astype(float)
-        present = ~np.isnan(numbers)
-        payload, lengths = _fixed_payload(np.where(present, numbers, 0).astype(np.int16), present, ">i2")
+        levels = np.where(np.isnan(numbers), MISSING_LEVEL, numbers).astype(np.int16)
+        payload, lengths = _fixed_payload(levels, np.ones(len(levels), dtype=bool), ">i2")
     flat, sizes = _element_block(payload, lengths)
     return flat.tobytes(), sizes, lengths < 0
 

@@ -5,9 +5,11 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from django.db import connection
 
 from monitoring.alerts.engine import scores_store
 from monitoring.alerts.models import AlertRule, Method, Score, ScoreSeries
+from tests.conftest import require_service
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +55,30 @@ def test_scores_read_back_as_written_to_ten_decimals(reference):
     assert stored == expected
     assert Score.objects.filter(insufficient_reason="gap of more than 3 months").get().score is None
     assert {score.inputs["prices"] for score in Score.objects.all()} == {"real"}
+
+
+def test_lists_stored_with_nulls_by_an_earlier_version_read_the_same(reference):
+    require_service(connection.vendor == "postgresql", "the lists' NULL sentinels are PostgreSQL's (set DATABASE_URL)")
+    # given stored series whose missing values, scores and levels are NULL elements, as the engine wrote them
+    # before it wrote NaN and -1 (migration 0014)
+    rule = AlertRule.objects.create(name="IFPA (test)", method=Method.IFPA)
+    scores_store(_rows(reference, rule))
+    fields = ["period", "value", "score", "level"]
+    written = list(Score.objects.order_by("country_id", "period_start", "period").values(*fields))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE alerts_scoreseries SET scored_values = array_replace(scored_values, 'NaN', NULL), "
+            "scores = array_replace(scores, 'NaN', NULL), levels = array_replace(levels, -1::int2, NULL)"
+        )
+        cursor.execute(
+            "SELECT count(*) FROM alerts_scoreseries WHERE array_position(levels, NULL) IS NOT NULL "
+            "AND array_position(scores, NULL) IS NOT NULL AND array_position(scored_values, NULL) IS NOT NULL"
+        )
+        assert cursor.fetchone()[0] == 1  # the national series has its missing month as NULLs now
+
+    # when the view reads them, then they are what it read before: missing is None
+    assert list(Score.objects.order_by("country_id", "period_start", "period").values(*fields)) == written
+    assert Score.objects.filter(level__isnull=True).get().period == "2023-02"
 
 
 def test_the_view_filters_and_names_each_period_once(reference):
