@@ -80,6 +80,13 @@ class AlertRule(models.Model):
         return any(fnmatch.fnmatchcase(code, pattern) for pattern in patterns)
 
 
+# On PostgreSQL a list of texts is stored as one text: each element preceded by the separator, NULL as the
+# marker (PostgreSQL parsed the 7 million text elements of a full recompute one by one: half a second of
+# its time); the score view splits them again (migration 0015). The engine refuses a text holding either.
+TEXT_LIST_SEPARATOR = "\x1f"  # ASCII's unit separator
+TEXT_LIST_NULL = "\x1e"  # ASCII's record separator
+
+
 class ValueListField(models.Field):
     """A list of values of one type: a PostgreSQL array, JSON text elsewhere (SQLite). The engine writes a
     series' periods as parallel lists in one row (see `ScoreSeries`)."""
@@ -113,6 +120,33 @@ class ValueListField(models.Field):
         return json.dumps([item.isoformat() if isinstance(item, date) else item for item in value])
 
 
+class TextListField(ValueListField):
+    """A list of texts: on PostgreSQL one text, each element preceded by `TEXT_LIST_SEPARATOR` (NULL:
+    `TEXT_LIST_NULL`); JSON text elsewhere (SQLite)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("element_type", None)
+        super().__init__(*args, element_type="text", **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        del kwargs["element_type"]
+        return name, path, args, kwargs
+
+    def db_type(self, connection) -> str:
+        return "text"
+
+    def from_db_value(self, value, expression, connection):
+        if isinstance(value, str) and value.startswith(TEXT_LIST_SEPARATOR):
+            return [None if item == TEXT_LIST_NULL else item for item in value[1:].split(TEXT_LIST_SEPARATOR)]
+        return super().from_db_value(value, expression, connection)
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is None or connection.vendor != "postgresql":
+            return super().get_db_prep_value(value, connection, prepared)
+        return "".join(TEXT_LIST_SEPARATOR + (TEXT_LIST_NULL if item is None else item) for item in value)
+
+
 class ScoreSeries(models.Model):
     """The scores of one series (one rule, indicator, state and place), every period in one row of parallel
     lists. A full recompute writes one row per series instead of one per period (8,400 rows where a
@@ -136,13 +170,13 @@ class ScoreSeries(models.Model):
         Market, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False, db_index=False
     )
     place_key = models.CharField(_("place key"), max_length=80, blank=True, default="")
-    periods = ValueListField(_("periods"), element_type="text")
+    periods = TextListField(_("periods"))
     period_starts = ValueListField(_("period starts"), element_type="date")
     scored_values = ValueListField(_("values scored"), element_type="float8")
     scores = ValueListField(_("scores"), element_type="float8")
-    method_classes = ValueListField(_("method's classes"), element_type="text")
+    method_classes = TextListField(_("method's classes"))
     levels = ValueListField(_("levels"), element_type="int2")
-    insufficient_reasons = ValueListField(_("insufficient data"), element_type="text")
+    insufficient_reasons = TextListField(_("insufficient data"))
     inputs = models.JSONField(_("inputs"), default=dict, blank=True)
     fingerprint = models.CharField(
         _("fingerprint of the scores"), max_length=16, blank=True, help_text=_("Unchanged: the row is not rewritten.")

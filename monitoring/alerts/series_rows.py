@@ -16,10 +16,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from monitoring.alerts.models import TEXT_LIST_NULL, TEXT_LIST_SEPARATOR
+
 # The series key and the per-series columns, in the order of the COPY (ScoreSeries' columns).
 KEY_COLUMNS = ["rule_id", "indicator_id", "country_id", "place_key"]
 SCALAR_COLUMNS = ["rule_id", "method", "indicator_id", "country_id", "region_id", "market_id", "place_key"]
-# (ScoreSeries list field, score column, PostgreSQL element type)
+# (ScoreSeries list field, score column, PostgreSQL element type; "text": a list of texts in one text, see
+# `models.TEXT_LIST_SEPARATOR`)
 LIST_COLUMNS = [
     ("periods", "period", "text"),
     ("period_starts", "period_start", "date"),
@@ -41,7 +44,7 @@ STORED_DECIMALS = 10  # values and scores are stored rounded (arithmetic noise b
 # element of a list then has the same width, and numpy writes a chunk's elements in one block (with NULLs,
 # five times as long). The score view reads them as NULL (migration 0014).
 MISSING_LEVEL = -1
-ELEMENT_OIDS = {"text": 25, "date": 1082, "float8": 701, "int2": 21}  # pg_type.oid
+ELEMENT_OIDS = {"date": 1082, "float8": 701, "int2": 21}  # pg_type.oid
 POSTGRES_EPOCH_DAYS = 10957  # 2000-01-01, PostgreSQL's epoch, in days after 1970-01-01
 POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -136,32 +139,36 @@ def _fixed_payload(values: np.ndarray, present: np.ndarray, dtype: str) -> tuple
     return encoded.view(np.uint8).reshape(len(encoded), width), lengths
 
 
-def _text_payloads(
-    codes: np.ndarray, elements: np.ndarray, starts: np.ndarray, cache: dict
-) -> tuple[list[bytes], np.ndarray]:
-    """Each series' text elements (a few distinct texts: periods, classes, reasons; given as codes into
-    `elements`, each distinct text encoded once, the last one NULL): the bytes of a sequence of codes are
-    joined once and kept in `cache` (the market series of a state report the same months), and whether
-    each series has a NULL."""
-    payloads = []
+def _text_fields(codes: np.ndarray, elements: np.ndarray, starts: np.ndarray, cache: dict) -> list[bytes]:
+    """Each series' list of texts as one text field (a few distinct texts: periods, classes, reasons; given
+    as codes into `elements`, each distinct text encoded once, the last one NULL): the field of a sequence
+    of codes is joined once and kept in `cache` (the market series of a state report the same months)."""
+    fields = []
     for begin, end in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
         series_codes = codes[begin:end]
         key = series_codes.tobytes()
-        if (payload := cache.get(key)) is None:
-            payload = cache[key] = b"".join(elements[series_codes].tolist())
-        payloads.append(payload)
-    return payloads, np.logical_or.reduceat(codes < 0, starts[:-1])
+        if (encoded := cache.get(key)) is None:
+            joined = b"".join(elements[series_codes].tolist())
+            encoded = cache[key] = struct.pack(">i", len(joined)) + joined
+        fields.append(encoded)
+    return fields
 
 
 def _text_table(uniques) -> np.ndarray:
-    """Distinct texts as array elements (length, then UTF-8), and NULL last (code -1)."""
-    encoded = [struct.pack(">i", len(text)) + text for text in (str(value).encode() for value in uniques)]
-    return np.array([*encoded, NULL_FIELD], dtype=object)
+    """Distinct texts as elements of a text list (the separator, then UTF-8), and NULL last (code -1)."""
+    separator, null = TEXT_LIST_SEPARATOR.encode(), TEXT_LIST_NULL.encode()
+    encoded = [separator + text for text in (str(value).encode() for value in uniques)]
+    if any(separator in text[1:] or null in text for text in encoded):
+        raise ValueError(
+            f"a score's period, class or reason holds U+{ord(TEXT_LIST_SEPARATOR):04X} or "
+            f"U+{ord(TEXT_LIST_NULL):04X}, which separate the texts of a stored list"
+        )
+    return np.array([*encoded, separator + null], dtype=object)
 
 
 def _list_columns(rows: SeriesRows) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
     """Each list column in series order, ready to be encoded a slice at a time: (element type, values or
-    text codes, the distinct texts as array elements)."""
+    text codes, the distinct texts as list elements)."""
     columns = []
     for _name, column, element_type in LIST_COLUMNS:
         if element_type == "text":
@@ -221,12 +228,12 @@ def copy_chunks(
         lists = []
         for (element_type, values, elements), cache in zip(columns, caches, strict=True):
             if element_type == "text":
-                payloads, has_null = _text_payloads(values[element_first:element_last], elements, starts, cache)
-            else:
-                flat, sizes, nulls = _list_elements(element_type, values[element_first:element_last])
-                ends = np.r_[0, np.cumsum(sizes)][starts].tolist()
-                payloads = [flat[begin:end] for begin, end in zip(ends[:-1], ends[1:], strict=True)]
-                has_null = np.logical_or.reduceat(nulls, starts[:-1])
+                lists.append((_text_fields(values[element_first:element_last], elements, starts, cache), None, None))
+                continue
+            flat, sizes, nulls = _list_elements(element_type, values[element_first:element_last])
+            ends = np.r_[0, np.cumsum(sizes)][starts].tolist()
+            payloads = [flat[begin:end] for begin, end in zip(ends[:-1], ends[1:], strict=True)]
+            has_null = np.logical_or.reduceat(nulls, starts[:-1])
             lists.append((payloads, has_null.tolist(), ELEMENT_OIDS[element_type]))
         parts = []
         for local, position in enumerate(range(chunk_first, chunk_last)):
@@ -247,7 +254,8 @@ def copy_chunks(
             count = int(counts[local])
             for payloads, has_null, oid in lists:
                 payload = payloads[local]
-                parts.append(struct.pack(">iiiiii", 20 + len(payload), 1, has_null[local], oid, count, 1))
+                if oid is not None:  # an array: its header, then its elements
+                    parts.append(struct.pack(">iiiiii", 20 + len(payload), 1, has_null[local], oid, count, 1))
                 parts.append(payload)
         yield b"".join(parts)
     yield BINARY_TRAILER

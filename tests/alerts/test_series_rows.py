@@ -81,6 +81,31 @@ def test_lists_stored_with_nulls_by_an_earlier_version_read_the_same(reference):
     assert Score.objects.filter(level__isnull=True).get().period == "2023-02"
 
 
+def test_a_series_lists_read_through_the_model_as_written(reference):
+    # given a stored national series, one of its months not scored
+    rule = AlertRule.objects.create(name="IFPA (test)", method=Method.IFPA)
+    scores_store(_rows(reference, rule))
+
+    # when its row is read through the model, then its lists are the periods' values, missing ones None
+    series = ScoreSeries.objects.get(place_key="")
+    assert series.periods == ["2023-01", "2023-Q1", "2023-02", "2023-03"]
+    assert series.method_classes == ["normal", "abnormally high", "", "высокий"]
+    assert series.insufficient_reasons == ["", "", "gap of more than 3 months", ""]
+
+
+def test_a_text_holding_a_list_separator_is_refused(reference):
+    require_service(connection.vendor == "postgresql", "texts are joined into one on PostgreSQL (set DATABASE_URL)")
+    # given a class name holding the character that separates a stored list's texts
+    rule = AlertRule.objects.create(name="IFPA (test)", method=Method.IFPA)
+    rows = _rows(reference, rule)
+    rows.loc[0, "method_class"] = "high\x1fer"
+
+    # when the series are stored, then they are refused, saying why, and nothing is written
+    with pytest.raises(ValueError, match="U\\+001F"):
+        scores_store(rows)
+    assert not ScoreSeries.objects.exists()
+
+
 def test_the_view_filters_and_names_each_period_once(reference):
     # given two stored series
     rule = AlertRule.objects.create(name="IFPA (test)", method=Method.IFPA)
