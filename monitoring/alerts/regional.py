@@ -179,18 +179,14 @@ def _country_ifpa_levels(
 
 
 def country_ifpa_levels_of(scores: pd.DataFrame, indicator_ids: set[int], since: date | None) -> pd.DataFrame:
-    """The same figures as `_country_ifpa_levels`, from score rows in memory (a full run has every series'
-    scores at hand: reading 1.4 million periods back from the database costs seconds). Rows are chosen
-    with numpy and grouped by integer codes (the frame has millions of rows and dozens of columns)."""
+    """The same figures as `_country_ifpa_levels`, from the score rows of IFPA rules in memory (a full run
+    has every series' scores at hand: reading 1.4 million periods back from the database costs seconds).
+    Rows are chosen with numpy and grouped by integer codes (the frame has millions of rows and dozens of
+    columns)."""
     period_codes, periods = pd.factorize(scores["period"], use_na_sentinel=True)
     monthly = np.array([*(bool(MONTH.fullmatch(str(period))) for period in periods), False])  # -1: no period
     level = scores["level"].to_numpy(dtype=float)
-    keep = (
-        (scores["method"] == Method.IFPA).to_numpy()
-        & scores["indicator_id"].isin(indicator_ids).to_numpy()
-        & ~np.isnan(level)
-        & monthly[period_codes]
-    )
+    keep = scores["indicator_id"].isin(indicator_ids).to_numpy() & ~np.isnan(level) & monthly[period_codes]
     starts = scores["period_start"].to_numpy()
     if since is not None:
         keep &= starts >= np.datetime64(since)

@@ -84,3 +84,32 @@ def test_a_time_stamp_without_a_time_zone_is_refused():
     # when it is encoded for COPY, then it is refused, naming the value
     with pytest.raises(ValueError, match="without a time zone"):
         list(copy_rows.copy_frame(rows, ["raised_at"], {"raised_at": "timestamptz"}))
+
+
+def test_json_texts_and_distinct_floats_read_back_as_written():
+    # given the engine's own rows: every JSON given as text (Cyrillic, escapes), every score distinct, among
+    # them a missing one and an infinite one
+    rows = pd.DataFrame(
+        {
+            "position": [1, 2, 3, 4],
+            "score": [1 / 3, np.nan, float("inf"), 0.0],
+            "inputs": ['{"place_ru": "Ош"}', '{"note": "a \\"quoted\\" \\\\ text"}', "{}", '{"value": 1e-07}'],
+        }
+    )
+    vendor_json = "jsonb" if connection.vendor == "postgresql" else "text"
+
+    # when they are bulk-loaded and read back
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE tmp_loaded (position bigint, score double precision, inputs {vendor_json})"
+        )
+        with QueuedWrites({**COPY_TYPES, "position": "int8"}) as writes:
+            writes.load("tmp_loaded", rows, ["position", "score", "inputs"])
+        cursor.execute("SELECT score, inputs FROM tmp_loaded ORDER BY position")
+        loaded = [(score, inputs if isinstance(inputs, dict) else json.loads(inputs)) for score, inputs in cursor]
+        cursor.execute("DROP TABLE tmp_loaded")
+
+    # then each comes back exactly: the missing score as NULL, the JSON as the same object
+    assert loaded[0] == (1 / 3, {"place_ru": "Ош"})
+    assert loaded[1] == (None, {"note": 'a "quoted" \\ text'})
+    assert loaded[2][0] == float("inf") and loaded[3] == (0.0, {"value": 1e-07})
