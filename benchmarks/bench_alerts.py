@@ -4,7 +4,7 @@ Data: 5 states x 70 markets x 12 commodities x 20 years x 12 months = 1,008,000 
 (synthetic: seasonal random walks with occasional spikes), loaded with COPY into a throw-away test
 database (`test_<your database>`), so the benchmark never touches real data. Then:
 
-1. a full recompute, cold (every score and alert written), in three rounds (the derived tables emptied
+1. a full recompute, cold (every score and alert written), in five rounds (the derived tables emptied
    before each), each followed at once by the same arithmetic on the same arrays with pandas/numpy alone
    (the method functions on the frame already in memory: no database read, no writes), the baseline the
    engine is compared with; the median ratio is the figure, every round printed;
@@ -31,7 +31,7 @@ MARKETS = 70
 COMMODITIES = 12
 YEARS = 20
 FIRST_YEAR = 2005
-ROUNDS = 3  # cold recomputes, each beside its own pandas-alone time
+ROUNDS = 5  # cold recomputes, each beside its own pandas-alone time
 # What a recompute writes: emptied between the cold rounds.
 DERIVED_TABLES = (
     "alerts_scoreseries",

@@ -555,7 +555,7 @@ class _SeriesStore:
         codes = np.empty(len(scored), dtype=np.int64)
         codes[rows.order] = np.repeat(np.arange(rows.series_count), np.diff(rows.starts))
         # The region and market of each series' place (a derived series inherits them from its components).
-        places = rows.first_rows[KEYS].merge(places, on=KEYS, how="left")
+        places = scored[KEYS].iloc[rows.order[rows.starts[:-1]]].merge(places, on=KEYS, how="left")
         scored["region_id"] = places["region_id"].to_numpy()[codes]
         scored["market_id"] = places["market_id"].to_numpy()[codes]
         scored["series_code"] = codes + self.series_count

@@ -12,6 +12,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -69,8 +70,9 @@ class SeriesRows:
     def series_count(self) -> int:
         return len(self.starts) - 1
 
-    @property
+    @cached_property
     def first_rows(self) -> pd.DataFrame:
+        """Each series' first row (read once: set the frame's per-series columns before)."""
         return self.scores.iloc[self.order[self.starts[:-1]]]
 
     def column(self, name: str) -> np.ndarray:
