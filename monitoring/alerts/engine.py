@@ -267,7 +267,7 @@ def compute(
     needed_ids = [
         codes[code]
         for target in targets
-        for code in [target.indicator.code, *sorted(target.reads - {target.indicator.code})]
+        for code in sorted(target.reads, key=lambda code: (code != target.indicator.code, code))
         if code in codes
     ]
     approved = Observation.objects.approved().filter(place_filter)
@@ -351,7 +351,6 @@ def compute(
             scored_pairs={(target.rule.pk, target.indicator.pk) for target in targets},
         )
         timings["regional"] = time.perf_counter() - mark
-        summary.observations = observations.count
         timings["load"] = observations.waited
         for phase in ("load", "methods", "scores_compare", "scores_copy", "alerts", "regional"):
             timings[phase] = round(timings[phase], 3)
@@ -361,6 +360,7 @@ def compute(
             summary.notifications = len(notify_ids) + len(regional_ids)
         mark = time.perf_counter()
     timings["commit"] = round(time.perf_counter() - mark, 3)
+    summary.observations = observations.count  # the reading thread has stopped
     # Of the phases above, the time spent waiting for PostgreSQL to store what they queued.
     timings["waited_for_writes"] = round(writes.waited, 3)
     summary.alerts_open = Alert.objects.open().count()

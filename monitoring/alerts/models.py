@@ -137,6 +137,8 @@ class TextListField(ValueListField):
         return "text"
 
     def from_db_value(self, value, expression, connection):
+        if value == "":  # an empty list
+            return []
         if isinstance(value, str) and value.startswith(TEXT_LIST_SEPARATOR):
             return [None if item == TEXT_LIST_NULL else item for item in value[1:].split(TEXT_LIST_SEPARATOR)]
         return super().from_db_value(value, expression, connection)

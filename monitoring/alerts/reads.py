@@ -13,10 +13,11 @@ The rules that keep this safe:
   transaction around a run may hold observations another connection cannot see, so then, as on SQLite
   and for an incremental run's few series, everything is read at once, on the run's connection.
 - A failed read is raised in the engine when it asks for that indicator (or any after it).
-- When the engine stops (an error, Celery's soft time limit), the thread stops after the indicator it is
-  reading, and the run ends only once it has stopped and closed its connection.
+- When the engine stops (an error, Celery's soft time limit), the query in flight is cancelled and the
+  thread stops, and the run ends only once it has stopped and closed its connection.
 """
 
+import contextlib
 import struct
 import threading
 import time
@@ -42,11 +43,13 @@ class ObservationReader:
         self.count = 0  # observations read
         self.waited = 0.0  # seconds the engine spent reading or waiting for a read
         self._frames: dict[int, pd.DataFrame] = {}
+        self._done: set[int] = set()  # indicators read, with rows or without
         self._places: dict[int, pd.DataFrame] = {}
         self._ready = {pk: threading.Event() for pk in self.indicator_ids}
         self._error: BaseException | None = None
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._reading_connection = None  # the thread's psycopg connection (to cancel its query)
 
     def __enter__(self) -> "ObservationReader":
         if self.threaded:
@@ -66,6 +69,10 @@ class ObservationReader:
         if self._thread is None:
             return
         self._stopping = True
+        if exc_type is not None and self._reading_connection is not None:
+            # The engine failed: the query in flight is cancelled (it may be waiting on a lock).
+            with contextlib.suppress(Exception):  # nothing left to cancel
+                self._reading_connection.cancel_safe()
         interrupt = None
         while self._thread.is_alive():
             try:
@@ -108,7 +115,7 @@ class ObservationReader:
             started = time.perf_counter()
             event.wait()
             self.waited += time.perf_counter() - started
-        if pk not in self._frames and self._error is not None:
+        if pk not in self._done and self._error is not None:
             with connection.wrap_database_errors:  # as Django raises database errors
                 raise self._error
         return self._frames.get(pk)
@@ -126,10 +133,12 @@ class ObservationReader:
             with transaction.atomic():
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                self._reading_connection = connection.connection
                 for pk in self.indicator_ids:
                     if self._stopping:
                         break
                     self._keep(pk, self.read([pk]))
+                    self._done.add(pk)
                     self._ready[pk].set()
         # Any failure is the engine's to raise when it asks for an indicator, not this thread's to handle.
         except BaseException as error:

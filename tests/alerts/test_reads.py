@@ -98,19 +98,44 @@ class TestTheReadingThread:
         assert sorted(Score.objects.values_list("rule_id", "place_key", "period", "score")) == scores
 
     def test_a_failed_read_is_raised_when_the_engine_asks_for_that_indicator(self):
-        # given a reader whose second indicator fails to be read
+        # given a reader whose first indicator has values, the second none, and the third fails to be read
         def read(ids):
-            if ids == [2]:
+            if ids == [3]:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT * FROM no_such_table")
-            return pd.DataFrame({"indicator_id": ids, "country_id": 1, "place_key": "", "region_id": None,
-                                 "market_id": None})  # fmt: skip
+            rows = 1 if ids == [1] else 0
+            return pd.DataFrame({"indicator_id": ids * rows, "country_id": [1] * rows, "place_key": [""] * rows,
+                                 "region_id": [None] * rows, "market_id": [None] * rows})  # fmt: skip
 
-        with ObservationReader(read, [1, 2, 3], threaded=True) as observations:
-            # when the engine asks for each, then the first is there and the failure comes with the second
+        with ObservationReader(read, [1, 2, 3, 4], threaded=True) as observations:
+            # when the engine asks for each, then the ones read are there (the second has no values), and
+            # the failure comes with the third and the one after it
             assert observations.get(1)["indicator_id"].tolist() == [1]
+            assert observations.get(2) is None
             with pytest.raises(DatabaseError, match="no_such_table"):
-                observations.get(2)
+                observations.get(3)
+            with pytest.raises(DatabaseError, match="no_such_table"):
+                observations.get(4)
+
+    def test_a_read_waiting_on_a_lock_is_cancelled_when_the_engine_fails(self, reference):
+        # given the observations locked by another transaction (a schema change, say), so that a read waits
+        ObservationFactory(indicator=reference.indicators["POU"], period="2020", value=3)
+        pou = reference.indicators["POU"].pk
+
+        def read(ids):
+            return _observation_frame(Observation.objects.approved().filter(indicator_id__in=ids))
+
+        started = time.perf_counter()
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE monitoring_observation IN ACCESS EXCLUSIVE MODE")
+            # when the engine fails while the thread's read waits on the lock
+            with pytest.raises(RuntimeError), ObservationReader(read, [pou], threaded=True):
+                time.sleep(0.3)
+                raise RuntimeError("the engine failed")
+            # then the run ends at once (the read was cancelled), with the thread stopped, the lock still held
+            assert time.perf_counter() - started < 5
+            assert not any(thread.name == "alert-engine-reads" for thread in threading.enumerate())
 
     def test_the_thread_stops_and_closes_its_connection_when_the_engine_fails(self):
         # given a reader of many indicators, each slow to read
@@ -140,6 +165,16 @@ def _backends() -> int:
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         return cursor.fetchone()[0]
+
+
+def test_an_empty_list_of_texts_reads_back_empty():
+    # given a list of texts stored empty on PostgreSQL (one text, nothing in it) and on SQLite (JSON)
+    field = ScoreSeries._meta.get_field("periods")
+
+    # when the model reads it, then it is an empty list either way
+    assert field.from_db_value("", None, connection) == []
+    assert field.from_db_value("[]", None, connection) == []
+    assert field.from_db_value("\x1f2023-01\x1f\x1e", None, connection) == ["2023-01", None]
 
 
 def test_indicators_are_read_once_in_the_order_asked():

@@ -37,6 +37,13 @@ def sentinels_read_as_null(apps, schema_editor) -> None:
 
 
 def sentinels_read_as_stored(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    # The view before reads the lists as stored: the sentinels written since become NULL again.
+    schema_editor.execute(
+        "UPDATE alerts_scoreseries SET scored_values = array_replace(scored_values, 'NaN', NULL), "
+        "scores = array_replace(scores, 'NaN', NULL), levels = array_replace(levels, -1::int2, NULL)"
+    )
     _view_replace(schema_editor, AS_STORED)
 
 

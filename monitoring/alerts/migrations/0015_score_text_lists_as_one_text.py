@@ -35,7 +35,8 @@ def _convert(schema_editor, to_text: bool) -> None:
         return
     if to_text:
         changes = [
-            f"ALTER COLUMN {column} TYPE text USING ({SEPARATOR} || array_to_string({column}, {SEPARATOR}, {NULL}))"
+            f"ALTER COLUMN {column} TYPE text USING (CASE WHEN cardinality({column}) = 0 THEN '' "
+            f"ELSE {SEPARATOR} || array_to_string({column}, {SEPARATOR}, {NULL}) END)"
             for column in TEXT_LISTS
         ]
     else:
