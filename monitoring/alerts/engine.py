@@ -169,7 +169,7 @@ def _run_method(target: RuleTarget, frame: pd.DataFrame, as_of: date) -> pd.Data
 
 
 def _input_series(
-    target: RuleTarget, observations: dict[int, pd.DataFrame], codes: dict[str, int]
+    target: RuleTarget, observations: ObservationReader, codes: dict[str, int]
 ) -> tuple[pd.DataFrame, str]:
     """The series a rule scores for one indicator: entered values, or derived from the components'
     values; food CPI deflated by the general CPI when the rule says so. Returns (frame, price basis)."""
@@ -306,14 +306,15 @@ def compute(
         share_since = max(filter(None, [since, regional_since]), default=None)
         ifpa_scores_of: list[tuple[int, pd.DataFrame]] | None = [] if series is None and country_id is None else None
         for target in targets:
-            for code in target.reads:  # wait for the target's indicators (timed as "load", not "methods")
-                observations.get(codes.get(code))
+            read_ids = [codes[code] for code in target.reads if code in codes]
+            for pk in read_ids:  # wait for the target's indicators (timed as "load", not "methods")
+                observations.get(pk)
             mark = time.perf_counter()
             scored = _target_scores(target, observations, codes, series, as_of)
             timings["methods"] += time.perf_counter() - mark
             if scored.empty:
                 continue
-            written = store.add(scored, observations.places(codes[code] for code in target.reads if code in codes))
+            written = store.add(scored, observations.places(read_ids))
             summary.scores += len(scored)
             if ifpa_scores_of is not None and target.rule.method == Method.IFPA:
                 ifpa_scores_of.append((target.indicator.pk, scored))
@@ -374,11 +375,11 @@ def _rule_countries(target: RuleTarget) -> set[int] | None:
 
 
 def _target_scores(
-    target: RuleTarget, by_indicator: dict, codes: dict, series: list[SeriesKey] | None, as_of: date
+    target: RuleTarget, observations: ObservationReader, codes: dict, series: list[SeriesKey] | None, as_of: date
 ) -> pd.DataFrame:
     """One rule's scores on one indicator's series, with the rule's and the indicator's columns."""
     rule_countries = _rule_countries(target)
-    frame, basis = _input_series(target, by_indicator, codes)
+    frame, basis = _input_series(target, observations, codes)
     frame = _scope_filter(target, frame, rule_countries)
     if series is not None and not (len(series) > MAX_KEYS_IN_QUERY):
         wanted = {(country, place) for country, _, place in series}

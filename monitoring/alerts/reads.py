@@ -27,6 +27,9 @@ import numpy as np
 import pandas as pd
 from django.db import connection, transaction
 
+from monitoring.alerts.models import TEXT_LIST_SEPARATOR
+from monitoring.alerts.series_rows import BINARY_HEADER, BINARY_TRAILER, POSTGRES_EPOCH_DAYS
+
 # The columns that tie a place to its region and market (a series inherits them from its input).
 PLACE_COLUMNS = ["country_id", "place_key", "region_id", "market_id"]
 
@@ -161,10 +164,7 @@ INDICATOR_COPY = (
     "array_agg(period_start), array_agg(value), string_agg(flag, {separator}) FROM ({query}) AS observations "
     "GROUP BY indicator_id) TO STDOUT (FORMAT BINARY)"
 )
-SEPARATOR = "\x1f"  # ASCII's unit separator: not in a place key, period or flag (checked on reading)
-COPY_HEADER_SIZE = 19  # signature (11 bytes), flags (4), header extension length (4)
-COPY_TRAILER = b"\xff\xff"
-POSTGRES_EPOCH = np.datetime64("2000-01-01", "D")
+SEPARATOR = TEXT_LIST_SEPARATOR  # not in a place key, period or flag (checked on reading)
 INT4 = struct.Struct(">i")
 ARRAY_HEADER = struct.Struct(">iiiii")  # dimensions, has NULLs, element type, length, lower bound
 # Array elements, each its length (int32) then its value.
@@ -195,8 +195,8 @@ def indicator_copy_frame(cursor, query: str, params) -> pd.DataFrame:
     with cursor.copy(statement, params) as copy:
         data = b"".join(copy)
     columns: dict[str, list[np.ndarray]] = {name: [] for name, _kind in INDICATOR_COLUMNS}
-    position = COPY_HEADER_SIZE
-    while data[position : position + 2] != COPY_TRAILER:
+    position = len(BINARY_HEADER)
+    while data[position : position + 2] != BINARY_TRAILER:
         position += 2  # the field count
         count = None
         for name, kind in INDICATOR_COLUMNS:
@@ -217,7 +217,8 @@ def indicator_copy_frame(cursor, query: str, params) -> pd.DataFrame:
     for name in ("region_id", "market_id"):  # -1: none; whole numbers where every row has one (as in CSV)
         ids = frame[name].to_numpy(dtype=np.int64)
         frame[name] = ids if (ids >= 0).all() else np.where(ids >= 0, ids, np.nan)
-    frame["period_start"] = (frame["period_start"].to_numpy(dtype=np.int64) + POSTGRES_EPOCH).astype("datetime64[us]")
+    days = frame["period_start"].to_numpy(dtype=np.int64) + POSTGRES_EPOCH_DAYS
+    frame["period_start"] = days.astype("datetime64[D]").astype("datetime64[us]")
     frame["value"] = frame["value"].astype(float)
     return frame
 
